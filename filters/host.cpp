@@ -1,0 +1,90 @@
+#include "filters/host.hpp"
+
+#include <charconv>
+#include <cstdint>
+
+#include "filters/ip_address.hpp"
+
+namespace hallpass::filters {
+
+namespace {
+
+bool is_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::optional<std::string> normalize_host(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto address = IpAddress::parse(host);
+    if (!address || address->is_v4()) {
+      return std::nullopt;
+    }
+    return address->to_string();
+  }
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);  // "example.com." is the same name, fully qualified
+  }
+  if (host.empty() || host.size() > 253 || host.front() == '.') {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(host.size());
+  for (char c : host) {
+    c = lower(c);
+    if (!is_host_char(c)) {
+      return std::nullopt;
+    }
+    out.push_back(c);
+  }
+  if (out.find("..") != std::string::npos) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<HostPort> split_host_port(std::string_view authority) {
+  HostPort result;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return std::nullopt;
+    }
+    result.host = authority.substr(0, close + 1);
+    auto rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return std::nullopt;
+      }
+      port_text = rest.substr(1);
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    result.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (result.host.find(':') != std::string_view::npos) {
+        return std::nullopt;  // a bare IPv6 literal must be bracketed
+      }
+    }
+  }
+  if (!port_text.empty() || (authority.size() > result.host.size())) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return std::nullopt;
+    }
+    result.port = static_cast<std::uint16_t>(port);
+  }
+  if (result.host.empty()) {
+    return std::nullopt;
+  }
+  return result;
+}
+
+}  // namespace hallpass::filters

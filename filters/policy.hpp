@@ -1,0 +1,65 @@
+// The compiled, immutable policy snapshot. Built once per load or reload, then only read:
+// connections pin a shared_ptr<const Policy> for their lifetime, so decide() needs no lock.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "filters/domain_table.hpp"
+#include "filters/policy_spec.hpp"
+#include "filters/types.hpp"
+
+namespace hallpass::filters {
+
+class Policy {
+ public:
+  struct Counts {
+    std::size_t categories = 0;
+    std::size_t list_domains = 0;
+    std::size_t buildings = 0;
+    std::size_t profiles = 0;
+  };
+
+  // Compiles `spec`; throws LoadError naming the file and line of the first problem.
+  static std::shared_ptr<const Policy> build(const PolicySpec& spec, const ReadFile& read);
+
+  bool client_allowed(const IpAddress& address) const;
+  // Longest matching building network wins; no match is `default` as a student.
+  Client identify(const IpAddress& address) const;
+  Decision decide(const Client& client, const Request& request) const;
+
+  std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
+  const std::vector<std::string>& categories() const { return categories_; }
+  Counts counts() const;
+
+ private:
+  struct Profile {
+    std::string name;
+    Action default_action = Action::allow;
+    std::vector<std::optional<Action>> category_action;  // by CategoryId
+  };
+  struct Building {
+    std::string name;
+    std::uint16_t profile_for_role[2] = {0, 0};  // indexed by Role
+    DomainTable allow;
+    DomainTable block;
+  };
+  struct Network {
+    IpNetwork network;
+    std::uint16_t building;
+    Role role;
+  };
+
+  Decision category_decision(const Profile& profile, std::string_view host) const;
+
+  std::vector<IpNetwork> clients_;
+  std::vector<Network> networks_;  // sorted by prefix, longest first
+  std::vector<std::string> categories_;
+  DomainTable lists_;
+  std::vector<Profile> profiles_;
+  std::vector<Building> buildings_;  // [0] is `default`
+};
+
+}  // namespace hallpass::filters

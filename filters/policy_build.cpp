@@ -1,0 +1,99 @@
+// Policy::build: turns a PolicySpec into the compiled snapshot, checking every reference.
+#include <algorithm>
+
+#include "filters/domain_list.hpp"
+#include "filters/load_error.hpp"
+#include "filters/policy.hpp"
+
+namespace hallpass::filters {
+
+namespace {
+
+template <typename Named>
+std::optional<std::size_t> index_of(const std::vector<Named>& items, std::string_view name) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].name == name) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFile& read) {
+  auto policy = std::make_shared<Policy>();
+  policy->clients_ = spec.clients;
+
+  for (const auto& list : spec.lists) {
+    auto id = static_cast<CategoryId>(policy->categories_.size());
+    policy->categories_.push_back(list.category);
+    auto path = list.folder + "/domains";
+    auto text = read(path);
+    if (!text) {
+      throw LoadError(list.where.file, list.where.line,
+                      "list \"" + list.category + "\": cannot read " + path);
+    }
+    load_domain_list(*text, path, id, policy->lists_);
+  }
+
+  for (const auto& spec_profile : spec.profiles) {
+    Profile profile{spec_profile.name, spec_profile.default_action, {}};
+    profile.category_action.resize(policy->categories_.size());
+    for (const auto& [category, action] : spec_profile.categories) {
+      auto it = std::find(policy->categories_.begin(), policy->categories_.end(), category);
+      if (it == policy->categories_.end()) {
+        throw LoadError(spec_profile.where.file, spec_profile.where.line,
+                        "policy \"" + spec_profile.name + "\": unknown category \"" + category +
+                            "\" (no list of that name under `lists`)");
+      }
+      profile.category_action[it - policy->categories_.begin()] = action;
+    }
+    policy->profiles_.push_back(std::move(profile));
+  }
+
+  auto default_building = std::find_if(spec.buildings.begin(), spec.buildings.end(),
+                                       [](const auto& b) { return b.name == "default"; });
+  if (default_building == spec.buildings.end()) {
+    throw LoadError("buildings", 0, "a building named \"default\" is required");
+  }
+  std::vector<const BuildingSpec*> ordered{&*default_building};
+  for (const auto& b : spec.buildings) {
+    if (&b != &*default_building) {
+      ordered.push_back(&b);
+    }
+  }
+  for (const BuildingSpec* b : ordered) {
+    Building building;
+    building.name = b->name;
+    const std::string* names[2] = {&b->student_policy, &b->staff_policy};
+    for (int role = 0; role < 2; ++role) {
+      auto index = index_of(policy->profiles_, *names[role]);
+      if (!index) {
+        throw LoadError(b->where.file, b->where.line,
+                        "building \"" + b->name + "\": unknown policy \"" + *names[role] + "\"");
+      }
+      building.profile_for_role[role] = static_cast<std::uint16_t>(*index);
+    }
+    for (const auto& domain : b->allow) {
+      building.allow.insert(domain, 0);
+    }
+    for (const auto& domain : b->block) {
+      building.block.insert(domain, 0);
+    }
+    auto building_index = static_cast<std::uint16_t>(policy->buildings_.size());
+    for (const auto& [network, role] : b->networks) {
+      policy->networks_.push_back({network, building_index, role});
+    }
+    policy->buildings_.push_back(std::move(building));
+  }
+  std::stable_sort(policy->networks_.begin(), policy->networks_.end(),
+                   [](const auto& a, const auto& b) { return a.network.prefix > b.network.prefix; });
+  return policy;
+}
+
+Policy::Counts Policy::counts() const {
+  return {categories_.size(), lists_.size(), buildings_.size(), profiles_.size()};
+}
+
+}  // namespace hallpass::filters

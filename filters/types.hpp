@@ -1,0 +1,56 @@
+// The values that flow through a decision: who asks, what they ask for, what was decided.
+// Plain data with no I/O so that `hallpass check` and the proxy share them exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "filters/ip_address.hpp"
+
+namespace hallpass::filters {
+
+enum class Action : std::uint8_t { allow, block };
+enum class Role : std::uint8_t { student, staff };
+
+// The precedence steps of DESIGN.md, in order; a Decision names the one that decided.
+enum class Step : std::uint8_t {
+  building_allow,
+  building_block,
+  approved,
+  anonymizer,
+  social_function,
+  category,
+  policy_default,
+};
+
+std::string_view to_string(Action action);
+std::string_view to_string(Role role);
+std::string_view to_string(Step step);
+
+struct Client {
+  IpAddress address;
+  std::uint16_t building = 0;  // index into Policy::buildings(); 0 is `default`
+  Role role = Role::student;
+};
+
+struct Request {
+  std::string_view method;  // as sent: "GET", "CONNECT", ...
+  std::string_view host;    // normalized (see host.hpp)
+  std::uint16_t port = 80;
+  std::string_view path;  // origin-form target ("/a?b"), empty for CONNECT
+};
+
+// Views point into the Policy that produced the Decision; it outlives the request because
+// a connection pins its policy snapshot.
+struct Decision {
+  Action action = Action::allow;
+  Step step = Step::policy_default;
+  std::string_view category;     // empty when no category decided
+  std::string_view rule;         // the list entry that matched, e.g. "blocked.test"
+  std::string_view reason_code;  // stable snake_case code shared by logs, pages and metrics
+  std::string_view building;
+  Role role = Role::student;
+};
+
+}  // namespace hallpass::filters

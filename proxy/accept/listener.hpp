@@ -1,0 +1,27 @@
+// The `accept` stage: listening sockets (one per worker, SO_REUSEPORT so the kernel spreads
+// connections over the cores), the client-network ACL and the connection cap.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "proxy/http/beast.hpp"
+#include "proxy/session/context.hpp"
+
+namespace hallpass::accept {
+
+// "ip:port" or "[v6]:port" (port 0: any free port). Throws std::runtime_error with the text.
+tcp::endpoint parse_listen_address(const std::string& text);
+
+// Opens, binds and listens. Throws std::system_error naming the address on failure.
+tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint);
+
+struct AcceptLimits {
+  std::atomic<std::size_t>& open;
+  std::size_t max_connections;
+};
+
+awaitable<void> accept_loop(tcp::acceptor& acceptor, session::SessionContext& context,
+                            AcceptLimits limits);
+
+}  // namespace hallpass::accept

@@ -1,0 +1,167 @@
+// `forward`: carries an allowed HTTP request to its upstream and streams the response
+// back. Shared by plain HTTP and (later) intercepted TLS through the Stream parameter.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+
+#include "proxy/act/headers.hpp"
+#include "proxy/act/relay.hpp"
+#include "proxy/act/upstream.hpp"
+#include "proxy/config/config.hpp"
+#include "proxy/http/beast.hpp"
+#include "proxy/http/target.hpp"
+
+namespace hallpass::act {
+
+struct ForwardContext {
+  const config::Config& config;
+  UpstreamPool& pool;
+  std::span<char> buffer;  // the session's relay buffer
+  bool draining = false;   // close the client connection after this response
+};
+
+struct ForwardResult {
+  unsigned status = 0;              // what the client was sent; 0 when nothing was
+  bool client_keep_alive = false;   // the client connection may carry another request
+  std::optional<UpstreamFailure> failure;  // set when the session must answer with a page
+  std::optional<http::Refusal> refusal;    // the request body was malformed
+  std::uint64_t bytes_from_client = 0;
+  std::uint64_t bytes_to_client = 0;
+};
+
+inline constexpr http::Refusal kBadBody{400, "bad_body", "The request body is malformed."};
+
+namespace detail {
+
+std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
+
+struct Exchange {
+  std::optional<beast::tcp_stream> upstream;
+  beast::flat_buffer buffer;
+  bool reused = false;
+};
+
+// Connects, or takes a pooled connection unless `fresh`.
+awaitable<std::optional<UpstreamFailure>> open_upstream(Exchange& exchange,
+                                                        const http::Target& target,
+                                                        ForwardContext& context, bool fresh);
+
+}  // namespace detail
+
+template <typename ClientStream>
+awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& client_buffer,
+                                 RequestParser& request, const http::Target& target,
+                                 ForwardContext& context) {
+  using namespace detail;
+  ForwardResult result;
+  const auto& timeouts = context.config.timeouts;
+  auto client_wait = to_duration(timeouts.idle);
+  auto upstream_wait = to_duration(timeouts.upstream);
+  auto& req = request.get();
+  bool client_keep_alive = req.keep_alive() && !context.draining;
+  unsigned client_version = req.version();
+  bool has_body = !request.is_done();
+  if (has_body && expects_continue(req)) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::get_lowest_layer(client).expires_after(client_wait);
+    co_await asio::async_write(client, asio::buffer(kContinue), use_tuple);
+  }
+  prepare_upstream_request(req, target);
+
+  // The first body piece is read before anything is sent upstream, so a request whose
+  // framing is broken from the start never reaches the server.
+  std::size_t pending = 0;
+  if (has_body) {
+    auto [ec, n] = co_await read_body_piece(client, client_buffer, request, context.buffer,
+                                            client_wait);
+    if (ec) {
+      result.refusal = kBadBody;
+      co_return result;
+    }
+    pending = n;
+  }
+
+  Exchange exchange;
+  std::optional<ResponseParser> response;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (auto failure = co_await open_upstream(exchange, target, context, attempt > 0)) {
+      result.failure = std::move(*failure);
+      co_return result;
+    }
+    auto& upstream = *exchange.upstream;
+    bhttp::serializer<true, bhttp::buffer_body> request_writer(req);
+    auto sent = co_await relay_body(client, client_buffer, request, upstream, request_writer,
+                                    context.buffer, pending, has_body,
+                                    Deadlines{client_wait, upstream_wait}, result.bytes_from_client);
+    if (sent == RelayStatus::read_failed) {
+      result.refusal = kBadBody;
+      co_return result;
+    }
+    bool retry_allowed = exchange.reused && !has_body;
+    if (sent == RelayStatus::write_failed) {
+      if (retry_allowed) {
+        continue;  // a pooled connection the server had already closed
+      }
+      result.failure = UpstreamFailure{502, "upstream_reset", "The connection to " + target.authority +
+                                                         " failed while sending the request."};
+      co_return result;
+    }
+    // Interim 1xx responses are consumed here: Expect was answered by us, Upgrade stripped.
+    error_code ec;
+    do {
+      response.emplace();
+      response->body_limit(boost::none);
+      if (req.method() == bhttp::verb::head) {
+        response->skip(true);
+      }
+      upstream.expires_after(upstream_wait);
+      std::tie(ec, std::ignore) =
+          co_await bhttp::async_read_header(upstream, exchange.buffer, *response, use_tuple);
+    } while (!ec && response->get().result_int() / 100 == 1);
+    if (!ec) {
+      break;
+    }
+    if (retry_allowed && (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset) &&
+        exchange.buffer.size() == 0) {
+      continue;
+    }
+    if (ec == beast::error::timeout) {
+      result.failure = UpstreamFailure{504, "upstream_timeout", "The server " + target.authority +
+                                                                    " did not answer in time."};
+    } else {
+      result.failure = UpstreamFailure{502, "upstream_bad_response", "The server " + target.authority +
+                                                                " sent no valid HTTP response (" +
+                                                                ec.message() + ")."};
+    }
+    co_return result;
+  }
+  if (!response) {
+    result.failure = UpstreamFailure{502, "upstream_reset", "The connection to " + target.authority + " failed."};
+    co_return result;
+  }
+
+  auto& res = response->get();
+  bool upstream_reusable = response->keep_alive() && !response->need_eof();
+  client_keep_alive = client_keep_alive && !response->need_eof();
+  prepare_client_response(res, client_version, client_keep_alive);
+  client_keep_alive = res.keep_alive();
+  result.status = res.result_int();
+  bhttp::serializer<false, bhttp::buffer_body> response_writer(res);
+  auto relayed = co_await relay_body(*exchange.upstream, exchange.buffer, *response, client,
+                                     response_writer, context.buffer, 0, false,
+                                     Deadlines{upstream_wait, client_wait}, result.bytes_to_client);
+  if (relayed != RelayStatus::done) {
+    result.client_keep_alive = false;  // the client saw a cut response; it must not reuse it
+    co_return result;
+  }
+  result.client_keep_alive = client_keep_alive;
+  if (upstream_reusable && response->is_done() && exchange.buffer.size() == 0) {
+    context.pool.give(target.host + ":" + std::to_string(target.port),
+                      std::move(*exchange.upstream));
+  }
+  co_return result;
+}
+
+}  // namespace hallpass::act

@@ -1,0 +1,74 @@
+// Streams one message body from a parser to a serializer through a fixed buffer, the
+// shape of Beast's `relay()` example: no body is ever held whole.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+
+#include "proxy/http/beast.hpp"
+
+namespace hallpass::act {
+
+enum class RelayStatus { done, read_failed, write_failed };
+
+struct Deadlines {
+  std::chrono::steady_clock::duration read;
+  std::chrono::steady_clock::duration write;
+};
+
+// Reads the next body piece into `buffer`; returns its size, or an error.
+template <bool isRequest, typename In>
+awaitable<std::pair<error_code, std::size_t>> read_body_piece(
+    In& in, beast::flat_buffer& in_buffer, bhttp::parser<isRequest, bhttp::buffer_body>& parser,
+    std::span<char> buffer, std::chrono::steady_clock::duration deadline) {
+  auto& body = parser.get().body();
+  body.data = buffer.data();
+  body.size = buffer.size();
+  beast::get_lowest_layer(in).expires_after(deadline);
+  auto [ec, n] = co_await bhttp::async_read(in, in_buffer, parser, use_tuple);
+  if (ec == bhttp::error::need_buffer) {
+    ec = {};
+  }
+  co_return std::pair{ec, buffer.size() - body.size};
+}
+
+// Relays the rest of the body. `pending` bytes already sit at the front of `buffer`
+// (a piece read before the relay began).
+template <bool isRequest, typename In, typename Out, typename Fields>
+awaitable<RelayStatus> relay_body(In& in, beast::flat_buffer& in_buffer,
+                                  bhttp::parser<isRequest, bhttp::buffer_body>& parser, Out& out,
+                                  bhttp::serializer<isRequest, bhttp::buffer_body, Fields>& sr,
+                                  std::span<char> buffer, std::size_t pending, bool have_pending,
+                                  Deadlines deadlines, std::uint64_t& bytes) {
+  while (!sr.is_done()) {
+    std::size_t size = pending;
+    if (!have_pending) {
+      size = 0;
+      if (!parser.is_done()) {
+        auto [ec, n] = co_await read_body_piece(in, in_buffer, parser, buffer, deadlines.read);
+        if (ec) {
+          co_return RelayStatus::read_failed;
+        }
+        size = n;
+      }
+    }
+    have_pending = false;
+    auto& body = parser.get().body();
+    body.data = size > 0 ? buffer.data() : nullptr;
+    body.size = size;
+    body.more = !parser.is_done();
+    beast::get_lowest_layer(out).expires_after(deadlines.write);
+    auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
+    if (ec == bhttp::error::need_buffer) {
+      ec = {};
+    }
+    if (ec) {
+      co_return RelayStatus::write_failed;
+    }
+    bytes += size;
+  }
+  co_return RelayStatus::done;
+}
+
+}  // namespace hallpass::act

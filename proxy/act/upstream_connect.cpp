@@ -1,0 +1,115 @@
+#include "filters/host.hpp"
+#include "filters/ip_address.hpp"
+#include "proxy/act/upstream.hpp"
+
+namespace hallpass::act {
+
+namespace {
+
+// "ip" or "ip:port" (IPv6 bracketed) from the resolve map; the request's port is kept
+// when the entry names none.
+std::optional<tcp::endpoint> parse_mapped(std::string_view value, std::uint16_t port) {
+  std::string_view host = value;
+  if (auto split = filters::split_host_port(value)) {
+    host = split->host;
+    if (split->port != 0) {
+      port = split->port;
+    }
+  }
+  error_code ec;
+  if (host.size() > 2 && host.front() == '[') {
+    host = host.substr(1, host.size() - 2);
+  }
+  auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return tcp::endpoint(address, port);
+}
+
+const std::string* find_override(const config::Upstream& settings, const http::Target& target) {
+  auto with_port = target.host + ":" + std::to_string(target.port);
+  if (auto it = settings.resolve.find(with_port); it != settings.resolve.end()) {
+    return &it->second;
+  }
+  if (auto it = settings.resolve.find(target.host); it != settings.resolve.end()) {
+    return &it->second;
+  }
+  return nullptr;
+}
+
+UpstreamFailure failure(unsigned status, std::string_view cause, std::string message) {
+  return {status, cause, std::move(message)};
+}
+
+// Without an explicit resolve entry, loopback and unspecified destinations are refused:
+// otherwise any client could reach services that listen only on the gateway itself.
+bool forbidden_destination(const asio::ip::address& address, const config::Upstream& settings) {
+  if (settings.allow_loopback) {
+    return false;
+  }
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    auto v4 = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    return v4.is_loopback() || v4.is_unspecified();
+  }
+  return address.is_loopback() || address.is_unspecified();
+}
+
+}  // namespace
+
+awaitable<Connected> connect_upstream(const http::Target& target, const config::Upstream& settings,
+                                      config::Seconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<tcp::endpoint> endpoints;
+  if (const auto* mapped = find_override(settings, target)) {
+    auto endpoint = parse_mapped(*mapped, target.port);
+    if (!endpoint) {
+      co_return Connected{{}, failure(502, "upstream_resolve_map", "upstream.resolve maps " + target.host +
+                                                               " to \"" + *mapped +
+                                                               "\", which is not an IP address.")};
+    }
+    endpoints.push_back(*endpoint);
+  } else if (auto literal = filters::IpAddress::parse(target.host)) {
+    endpoints.emplace_back(asio::ip::make_address(target.host), target.port);
+  } else {
+    tcp::resolver resolver(executor);
+    auto [ec, results] =
+        co_await resolver.async_resolve(target.host, std::to_string(target.port), use_tuple);
+    if (ec || results.empty()) {
+      co_return Connected{{}, failure(502, "upstream_dns", "The name " + target.host +
+                                                      " could not be resolved: " + ec.message())};
+    }
+    for (const auto& entry : results) {
+      endpoints.push_back(entry.endpoint());
+    }
+  }
+  if (!find_override(settings, target)) {
+    for (const auto& endpoint : endpoints) {
+      if (forbidden_destination(endpoint.address(), settings)) {
+        co_return Connected{{}, failure(403, "loopback_destination",
+                                        "The proxy does not connect to its own machine (" +
+                                            target.host + ").")};
+      }
+    }
+  }
+  beast::tcp_stream stream(executor);
+  stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
+  auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
+  if (ec == beast::error::timeout) {
+    co_return Connected{{}, failure(504, "upstream_connect_timeout",
+                                    "The server " + target.authority + " did not answer in time.")};
+  }
+  if (ec == asio::error::connection_refused) {
+    co_return Connected{{}, failure(502, "upstream_refused",
+                                    "The server " + target.authority + " refused the connection.")};
+  }
+  if (ec) {
+    co_return Connected{{}, failure(502, "upstream_connect_failed", "Could not connect to " +
+                                                               target.authority + ": " +
+                                                               ec.message())};
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return Connected{std::move(stream), {}, false};
+}
+
+}  // namespace hallpass::act

@@ -1,0 +1,136 @@
+#include "proxy/config/apply.hpp"
+
+#include "proxy/config/file_source.hpp"
+
+namespace hallpass::config {
+
+namespace {
+
+void apply_limits(Limits& limits, const YAML::Node& node, const YamlReader& r) {
+  r.expect_keys(node, "limits",
+                {"max_connections", "max_head_bytes", "max_header_count", "max_line_bytes"});
+  if (auto n = node["max_connections"]) {
+    limits.max_connections = r.count(n, "limits.max_connections");
+  }
+  if (auto n = node["max_head_bytes"]) {
+    limits.max_head_bytes = r.count(n, "limits.max_head_bytes");
+  }
+  if (auto n = node["max_header_count"]) {
+    limits.max_header_count = r.count(n, "limits.max_header_count");
+  }
+  if (auto n = node["max_line_bytes"]) {
+    limits.max_line_bytes = r.count(n, "limits.max_line_bytes");
+  }
+}
+
+void apply_timeouts(Timeouts& timeouts, const YAML::Node& node, const YamlReader& r) {
+  r.expect_keys(node, "timeouts", {"head", "idle", "connect", "upstream", "tunnel_idle", "shutdown"});
+  std::pair<const char*, Seconds*> fields[] = {
+      {"head", &timeouts.head},         {"idle", &timeouts.idle},
+      {"connect", &timeouts.connect},   {"upstream", &timeouts.upstream},
+      {"tunnel_idle", &timeouts.tunnel_idle}, {"shutdown", &timeouts.shutdown}};
+  for (auto [name, field] : fields) {
+    if (auto n = node[name]) {
+      *field = Seconds(r.seconds(n, std::string("timeouts.") + name));
+    }
+  }
+}
+
+void apply_upstream(Upstream& upstream, const YAML::Node& node, const YamlReader& r) {
+  r.expect_keys(node, "upstream", {"resolve", "ca_file", "allow_loopback", "max_idle_per_host", "pool_idle"});
+  if (auto n = node["resolve"]; n && !n.IsNull()) {
+    r.expect_map(n, "upstream.resolve");
+    for (const auto& item : n) {
+      auto from = item.first.Scalar();
+      upstream.resolve[from] = r.string(item.second, "upstream.resolve." + from);
+    }
+  }
+  if (auto n = node["ca_file"]) {
+    upstream.ca_file = resolve_path(r.file(), r.string(n, "upstream.ca_file"));
+  }
+  if (auto n = node["allow_loopback"]) {
+    upstream.allow_loopback = r.boolean(n, "upstream.allow_loopback");
+  }
+  if (auto n = node["max_idle_per_host"]) {
+    upstream.max_idle_per_host = r.count(n, "upstream.max_idle_per_host");
+  }
+  if (auto n = node["pool_idle"]) {
+    upstream.pool_idle = Seconds(r.seconds(n, "upstream.pool_idle"));
+  }
+}
+
+void apply_audit(Audit& audit, const YAML::Node& node, const YamlReader& r) {
+  r.expect_keys(node, "audit", {"path", "max_size_mb", "max_files"});
+  if (auto n = node["path"]) {
+    audit.path = resolve_path(r.file(), r.string(n, "audit.path"));
+  }
+  if (auto n = node["max_size_mb"]) {
+    audit.max_size_mb = r.count(n, "audit.max_size_mb");
+  }
+  if (auto n = node["max_files"]) {
+    audit.max_files = r.count(n, "audit.max_files");
+  }
+}
+
+void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
+  r.expect_keys(node, "tls", {"ca_cert", "ca_key"});
+  if (auto n = node["ca_cert"]) {
+    config.tls_ca_cert = resolve_path(r.file(), r.string(n, "tls.ca_cert"));
+  }
+  if (auto n = node["ca_key"]) {
+    config.tls_ca_key = resolve_path(r.file(), r.string(n, "tls.ca_key"));
+  }
+}
+
+}  // namespace
+
+void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
+  r.expect_keys(root, "",
+                {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits",
+                 "timeouts", "upstream", "tls", "audit", "lists", "buildings", "policies"});
+  if (auto n = root["district"]) {
+    r.expect_keys(n, "district", {"name", "contact"});
+    if (n["name"]) {
+      config.district_name = r.string(n["name"], "district.name");
+    }
+    if (n["contact"]) {
+      config.district_contact = r.string(n["contact"], "district.contact");
+    }
+  }
+  if (auto n = root["listen"]) {
+    config.listen = n.IsSequence() ? r.strings(n, "listen") : std::vector{r.string(n, "listen")};
+  }
+  if (auto n = root["admin"]) {
+    r.expect_keys(n, "admin", {"listen"});
+    if (n["listen"]) {
+      config.admin_listen = r.string(n["listen"], "admin.listen");
+    }
+  }
+  if (auto n = root["connect_ports"]) {
+    if (!n.IsSequence()) {
+      r.fail(n, "connect_ports", "expected a list of ports");
+    }
+    config.connect_ports.clear();
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      config.connect_ports.push_back(r.port(n[i], "connect_ports[" + std::to_string(i) + "]"));
+    }
+  }
+  if (auto n = root["limits"]) {
+    apply_limits(config.limits, n, r);
+  }
+  if (auto n = root["timeouts"]) {
+    apply_timeouts(config.timeouts, n, r);
+  }
+  if (auto n = root["upstream"]) {
+    apply_upstream(config.upstream, n, r);
+  }
+  if (auto n = root["tls"]) {
+    apply_tls(config, n, r);
+  }
+  if (auto n = root["audit"]) {
+    apply_audit(config.audit, n, r);
+  }
+  apply_policy_sections(config.policy, root, r);
+}
+
+}  // namespace hallpass::config

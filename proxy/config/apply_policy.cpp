@@ -1,0 +1,147 @@
+// The policy half of a config document: clients, lists, buildings, policies.
+#include <algorithm>
+
+#include "proxy/config/apply.hpp"
+#include "proxy/config/file_source.hpp"
+
+namespace hallpass::config {
+
+namespace {
+
+template <typename Named>
+Named& find_or_add(std::vector<Named>& items, const std::string& name) {
+  auto it = std::find_if(items.begin(), items.end(), [&](const auto& i) { return i.name == name; });
+  if (it != items.end()) {
+    return *it;
+  }
+  items.push_back({});
+  items.back().name = name;
+  return items.back();
+}
+
+filters::Action action(const YAML::Node& node, const std::string& key, const YamlReader& r) {
+  auto text = r.string(node, key);
+  if (text == "allow") {
+    return filters::Action::allow;
+  }
+  if (text == "block") {
+    return filters::Action::block;
+  }
+  r.fail(node, key, "expected allow or block, got \"" + text + "\"");
+}
+
+void apply_lists(filters::PolicySpec& spec, const YAML::Node& node, const YamlReader& r) {
+  r.expect_map(node, "lists");
+  for (const auto& item : node) {
+    auto category = item.first.Scalar();
+    auto folder = resolve_path(r.file(), r.string(item.second, "lists." + category));
+    auto it = std::find_if(spec.lists.begin(), spec.lists.end(),
+                           [&](const auto& l) { return l.category == category; });
+    filters::SourceLocation where{r.file(), r.line(item.second)};
+    if (it == spec.lists.end()) {
+      spec.lists.push_back({category, folder, where});
+    } else {
+      it->folder = folder;
+      it->where = where;
+    }
+  }
+}
+
+void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
+  auto key = "policies." + profile.name;
+  r.expect_keys(node, key, {"default", "categories"});
+  profile.where = {r.file(), r.line(node)};
+  if (auto n = node["default"]) {
+    profile.default_action = action(n, key + ".default", r);
+  }
+  if (auto n = node["categories"]; n && !n.IsNull()) {
+    r.expect_map(n, key + ".categories");
+    for (const auto& item : n) {
+      auto category = item.first.Scalar();
+      auto chosen = action(item.second, key + ".categories." + category, r);
+      auto it = std::find_if(profile.categories.begin(), profile.categories.end(),
+                             [&](const auto& c) { return c.first == category; });
+      if (it == profile.categories.end()) {
+        profile.categories.emplace_back(category, chosen);
+      } else {
+        it->second = chosen;
+      }
+    }
+  }
+}
+
+std::vector<std::string> domains(const YAML::Node& node, const std::string& key,
+                                 const YamlReader& r) {
+  if (node.IsNull()) {
+    return {};
+  }
+  if (!node.IsSequence()) {
+    r.fail(node, key, "expected a list of domains");
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(r.domain(node[i], key + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+void apply_building(filters::BuildingSpec& building, const YAML::Node& node, const YamlReader& r) {
+  auto key = "buildings." + building.name;
+  r.expect_keys(node, key, {"networks", "policy", "allow", "block"});
+  building.where = {r.file(), r.line(node)};
+  if (auto n = node["networks"]) {
+    r.expect_keys(n, key + ".networks", {"staff", "student"});
+    building.networks.clear();
+    for (auto role : {filters::Role::staff, filters::Role::student}) {
+      auto role_key = std::string(filters::to_string(role));
+      for (const auto& network : r.networks(n[role_key], key + ".networks." + role_key)) {
+        building.networks.emplace_back(network, role);
+      }
+    }
+  }
+  if (auto n = node["policy"]) {
+    if (n.IsScalar()) {
+      building.student_policy = building.staff_policy = n.Scalar();
+    } else {
+      r.expect_keys(n, key + ".policy", {"staff", "student"});
+      if (n["staff"]) {
+        building.staff_policy = r.string(n["staff"], key + ".policy.staff");
+      }
+      if (n["student"]) {
+        building.student_policy = r.string(n["student"], key + ".policy.student");
+      }
+    }
+  }
+  if (auto n = node["allow"]) {
+    building.allow = domains(n, key + ".allow", r);
+  }
+  if (auto n = node["block"]) {
+    building.block = domains(n, key + ".block", r);
+  }
+}
+
+}  // namespace
+
+void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root,
+                           const YamlReader& r) {
+  if (auto n = root["clients"]) {
+    spec.clients = r.networks(n, "clients");
+  }
+  if (auto n = root["lists"]; n && !n.IsNull()) {
+    apply_lists(spec, n, r);
+  }
+  if (auto n = root["policies"]; n && !n.IsNull()) {
+    r.expect_map(n, "policies");
+    for (const auto& item : n) {
+      apply_profile(find_or_add(spec.profiles, item.first.Scalar()), item.second, r);
+    }
+  }
+  if (auto n = root["buildings"]; n && !n.IsNull()) {
+    r.expect_map(n, "buildings");
+    for (const auto& item : n) {
+      apply_building(find_or_add(spec.buildings, item.first.Scalar()), item.second, r);
+    }
+  }
+}
+
+}  // namespace hallpass::config

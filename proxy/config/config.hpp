@@ -1,0 +1,63 @@
+// The daemon's settings as loaded from YAML. The policy part stays a PolicySpec until
+// Policy::build compiles it; everything else is plain values the proxy reads at start.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "filters/policy_spec.hpp"
+
+namespace hallpass::config {
+
+using Seconds = std::chrono::duration<double>;
+
+struct Limits {
+  std::size_t max_connections = 10000;
+  std::size_t max_head_bytes = 65536;
+  std::size_t max_header_count = 100;
+  std::size_t max_line_bytes = 16384;
+};
+
+struct Timeouts {
+  Seconds head{15};
+  Seconds idle{60};
+  Seconds connect{10};
+  Seconds upstream{120};
+  Seconds tunnel_idle{600};
+  Seconds shutdown{10};
+};
+
+struct Upstream {
+  std::map<std::string, std::string> resolve;  // "host" or "host:port" → "ip" or "ip:port"
+  std::string ca_file;
+  bool allow_loopback = false;  // connect to loopback destinations not named in `resolve`
+  std::size_t max_idle_per_host = 16;
+  Seconds pool_idle{30};
+};
+
+struct Audit {
+  std::string path;  // empty: no audit file (only for tools such as `check`)
+  std::size_t max_size_mb = 100;
+  std::size_t max_files = 10;
+};
+
+struct Config {
+  std::string source;  // the file it came from, for messages ("embedded:/deploy/...")
+  std::string district_name = "the school district";
+  std::string district_contact = "the district IT help desk";
+  std::vector<std::string> listen = {"127.0.0.1:3128"};
+  std::string admin_listen = "127.0.0.1:9130";
+  std::vector<std::uint16_t> connect_ports = {443};
+  Limits limits;
+  Timeouts timeouts;
+  Upstream upstream;
+  std::string tls_ca_cert;
+  std::string tls_ca_key;
+  Audit audit;
+  filters::PolicySpec policy;
+};
+
+}  // namespace hallpass::config

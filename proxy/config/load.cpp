@@ -1,0 +1,56 @@
+#include "proxy/config/load.hpp"
+
+#include "proxy/config/apply.hpp"
+#include "proxy/config/file_source.hpp"
+
+namespace hallpass::config {
+
+namespace {
+
+constexpr int kMaxExtendsDepth = 8;
+
+YAML::Node parse(const std::string& path, const std::string& text) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    // mark.line is 0-based; it is where the parser noticed, which is what we can report.
+    throw filters::LoadError(path, e.mark.line + 1, e.msg);
+  }
+}
+
+void load_into(Config& config, const std::string& path, int depth) {
+  if (depth > kMaxExtendsDepth) {
+    throw filters::LoadError(path, 0, "`extends` chain is deeper than 8 files (a cycle?)");
+  }
+  auto text = read_file(path);
+  if (!text) {
+    throw filters::LoadError(path, 0, "cannot read the file");
+  }
+  auto root = parse(path, *text);
+  if (root.IsNull()) {
+    return;
+  }
+  YamlReader reader(path);
+  reader.expect_map(root, "config");
+  if (auto base = root["extends"]) {
+    auto name = reader.string(base, "extends");
+    load_into(config, name == "default" ? std::string(kEmbeddedDefault) : resolve_path(path, name),
+              depth + 1);
+  }
+  apply_document(config, root, reader);
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+  Config config;
+  config.source = path;
+  load_into(config, path, 0);
+  return config;
+}
+
+std::shared_ptr<const filters::Policy> build_policy(const Config& config) {
+  return filters::Policy::build(config.policy, [](const std::string& path) { return read_file(path); });
+}
+
+}  // namespace hallpass::config

@@ -1,0 +1,45 @@
+// Typed reads of YAML nodes whose errors name file, line and key, the way an operator
+// needs them ("/etc/hallpass/hallpass.yaml:12: clients[2]: prefix length must be 0-32").
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "filters/ip_address.hpp"
+#include "filters/load_error.hpp"
+
+namespace hallpass::config {
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string file) : file_(std::move(file)) {}
+
+  const std::string& file() const { return file_; }
+  int line(const YAML::Node& node) const { return node.Mark().line + 1; }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
+                         const std::string& detail) const;
+
+  void expect_map(const YAML::Node& node, const std::string& key) const;
+  // Refuses keys outside `known`, so a typo is an error instead of a silently ignored line.
+  void expect_keys(const YAML::Node& node, const std::string& key,
+                   std::initializer_list<std::string_view> known) const;
+
+  std::string string(const YAML::Node& node, const std::string& key) const;
+  std::vector<std::string> strings(const YAML::Node& node, const std::string& key) const;
+  bool boolean(const YAML::Node& node, const std::string& key) const;
+  std::size_t count(const YAML::Node& node, const std::string& key) const;
+  std::uint16_t port(const YAML::Node& node, const std::string& key) const;
+  double seconds(const YAML::Node& node, const std::string& key) const;
+  filters::IpNetwork network(const YAML::Node& node, const std::string& key) const;
+  std::vector<filters::IpNetwork> networks(const YAML::Node& node, const std::string& key) const;
+  std::string domain(const YAML::Node& node, const std::string& key) const;
+
+ private:
+  std::string file_;
+};
+
+}  // namespace hallpass::config

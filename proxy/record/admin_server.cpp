@@ -1,0 +1,73 @@
+#include "proxy/record/admin_server.hpp"
+
+namespace hallpass::record {
+
+namespace {
+
+bhttp::response<bhttp::string_body> route(const bhttp::request<bhttp::string_body>& request,
+                                          AdminState& state) {
+  bhttp::response<bhttp::string_body> response{bhttp::status::ok, request.version()};
+  response.set(bhttp::field::server, "hallpass");
+  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  auto path = request.target().substr(0, request.target().find('?'));
+  if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+    response.result(bhttp::status::method_not_allowed);
+    response.body() = "GET only\n";
+  } else if (path == "/metrics") {
+    response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.body() = state.metrics.serialize();
+  } else if (path == "/healthz") {
+    response.body() = "ok\n";
+  } else if (path == "/readyz") {
+    bool ready = state.ready.load();
+    response.result(ready ? bhttp::status::ok : bhttp::status::service_unavailable);
+    response.body() = ready ? "ready\n" : "not ready\n";
+  } else {
+    response.result(bhttp::status::not_found);
+    response.body() = "not found: try /metrics, /healthz or /readyz\n";
+  }
+  response.keep_alive(request.keep_alive());
+  response.prepare_payload();
+  return response;
+}
+
+awaitable<void> serve_admin(tcp::socket socket, AdminState state) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(4096);
+    stream.expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+    if (ec) {
+      co_return;
+    }
+    auto response = route(parser.get(), state);
+    stream.expires_after(std::chrono::seconds(30));
+    auto [write_ec, written] = co_await bhttp::async_write(stream, response, use_tuple);
+    if (write_ec || !response.keep_alive()) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, AdminState state) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer backoff(executor);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+      co_return;
+    }
+    if (ec) {
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    asio::co_spawn(executor, serve_admin(std::move(socket), state), asio::detached);
+  }
+}
+
+}  // namespace hallpass::record

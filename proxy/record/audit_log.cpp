@@ -1,0 +1,66 @@
+#include "proxy/record/audit_log.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "proxy/record/json.hpp"
+
+namespace hallpass::record {
+
+
+AuditLog::AuditLog(const config::Audit& settings) {
+  std::filesystem::path path(settings.path);
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+  }
+  pool_ = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+      settings.path, settings.max_size_mb * 1024 * 1024, settings.max_files);
+  logger_ = std::make_shared<spdlog::async_logger>("audit", sink, pool_,
+                                                   spdlog::async_overflow_policy::block);
+  logger_->set_pattern("%v");
+  logger_->flush_on(spdlog::level::info);  // each line reaches the file, not a stdio buffer
+}
+
+AuditLog::~AuditLog() { flush(); }
+
+void AuditLog::write(const Outcome& outcome) { logger_->info(audit_line(outcome)); }
+
+void AuditLog::flush() { logger_->flush(); }
+
+std::string audit_line(const Outcome& o) {
+  std::string line = "{";
+  line.reserve(512);
+  append_json_field(line, "time", iso_utc(o.time));
+  append_json_field(line, "request_id", o.request_id);
+  append_json_field(line, "client", o.client);
+  append_json_field(line, "building", o.decision.building);
+  append_json_field(line, "role", filters::to_string(o.decision.role));
+  append_json_field(line, "mode", o.mode);
+  append_json_field(line, "method", o.method);
+  append_json_field(line, "host", o.host);
+  append_json_field(line, "port", o.port);
+  append_json_field(line, "path", o.path);
+  append_json_field(line, "action", filters::to_string(o.decision.action));
+  append_json_field(line, "step", filters::to_string(o.decision.step));
+  append_json_field(line, "category", o.decision.category);
+  append_json_field(line, "rule", o.decision.rule);
+  append_json_field(line, "reason", o.decision.reason_code);
+  append_json_field(line, "status", static_cast<long long>(o.status));
+  append_json_field(line, "bytes_in", static_cast<long long>(o.bytes_from_client));
+  append_json_field(line, "bytes_out", static_cast<long long>(o.bytes_to_client));
+  if (!o.upstream_error.empty()) {
+    append_json_field(line, "upstream_error", o.upstream_error);
+  }
+  append_json_key(line, "duration_ms");
+  line += std::to_string(o.duration_seconds * 1000.0);
+  append_json_key(line, "flags");
+  line += "[]}";
+  return line;
+}
+
+}  // namespace hallpass::record

@@ -1,0 +1,68 @@
+// Prometheus metrics. Label values come only from bounded sets (buildings, roles,
+// categories and reason codes of the loaded policy, fixed cause codes), never from URLs.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "proxy/record/outcome.hpp"
+
+namespace hallpass::record {
+
+class Metrics {
+ public:
+  Metrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::string serialize() const;
+
+  void count_request(const Outcome& outcome);
+  void connection_opened() { connections_active_.Increment(); }
+  void connection_closed() { connections_active_.Decrement(); }
+  void connection_refused(std::string_view reason);
+  void upstream_error(std::string_view cause);
+  void tunnel_opened() { tunnels_active_.Increment(); }
+  void tunnel_closed() { tunnels_active_.Decrement(); }
+  void reload(bool ok);
+  void policy_loaded(double unix_seconds, std::size_t list_domains);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Cache = std::unordered_map<std::string, prometheus::Counter*, Hash, std::equal_to<>>;
+
+  // Looks `values` up by their joined text; builds the label map only on first use.
+  prometheus::Counter& cached(Cache& cache, prometheus::Family<prometheus::Counter>& family,
+                              std::initializer_list<std::string_view> names,
+                              std::initializer_list<std::string_view> values);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& upstream_errors_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Gauge& connections_active_;
+  prometheus::Gauge& tunnels_active_;
+  prometheus::Gauge& policy_loaded_time_;
+  prometheus::Gauge& list_domains_;
+  prometheus::Histogram& request_duration_;
+  // Family::Add takes a lock and builds a label map; the common label sets are looked up
+  // here once and reused. The mutex is held for a hash lookup only.
+  std::mutex cache_mutex_;
+  Cache request_cache_;
+  Cache refused_cache_;
+  Cache upstream_cache_;
+};
+
+}  // namespace hallpass::record

@@ -1,0 +1,31 @@
+// What happened to one request, handed to the recorder once it is over. Views point into
+// the session's own storage and the pinned policy, both alive until record() returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "filters/types.hpp"
+
+namespace hallpass::record {
+
+struct Outcome {
+  std::string_view request_id;
+  std::chrono::system_clock::time_point time;
+  std::string_view client;
+  std::string_view mode = "explicit";
+  std::string_view method;
+  std::string_view host;
+  std::uint16_t port = 0;
+  std::string_view path;  // without the query: queries may carry personal data
+  filters::Decision decision;
+  unsigned status = 0;
+  std::uint64_t bytes_from_client = 0;
+  std::uint64_t bytes_to_client = 0;
+  std::string_view upstream_error;  // cause code when the upstream failed
+  double duration_seconds = 0;
+};
+
+}  // namespace hallpass::record

@@ -1,0 +1,195 @@
+#include "proxy/server/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "proxy/accept/listener.hpp"
+#include "proxy/config/load.hpp"
+#include "proxy/record/admin_server.hpp"
+#include "proxy/record/recorder.hpp"
+#include "proxy/session/context.hpp"
+
+namespace hallpass::server {
+
+namespace {
+
+struct Worker {
+  Worker(const config::Config& config, record::Recorder& recorder, unsigned index,
+         std::uint32_t id_prefix)
+      : context(config, recorder, index, id_prefix) {}
+  asio::io_context io{1};  // declared first: destroyed last, after everything bound to it
+  session::SessionContext context;
+  std::vector<tcp::acceptor> acceptors;
+  std::thread thread;
+};
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  std::ostringstream out;
+  out << endpoint;
+  return out.str();
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Server::State {
+  std::string config_path;
+  config::Config config;
+  std::shared_ptr<const filters::Policy> policy;
+  record::Metrics metrics;
+  std::unique_ptr<record::Recorder> recorder;
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<bool> ready{false};
+  asio::io_context control{1};
+  tcp::acceptor admin{control};
+  std::vector<std::unique_ptr<Worker>> workers;  // after what sessions refer to
+
+  void listen();
+  void reload();
+  awaitable<void> handle_signals();
+  awaitable<void> drain();
+};
+
+Server::Server(std::string config_path, config::Config config,
+               std::shared_ptr<const filters::Policy> policy)
+    : state_(std::make_unique<State>()) {
+  state_->config_path = std::move(config_path);
+  state_->config = std::move(config);
+  state_->policy = std::move(policy);
+}
+
+Server::~Server() = default;
+
+void Server::State::listen() {
+  auto count = std::max(1u, std::thread::hardware_concurrency());
+  std::uint32_t id_prefix = std::random_device{}();
+  for (unsigned i = 0; i < count; ++i) {
+    workers.push_back(std::make_unique<Worker>(config, *recorder, i, id_prefix));
+    workers.back()->context.policy = policy;
+  }
+  for (const auto& text : config.listen) {
+    auto endpoint = accept::parse_listen_address(text);
+    for (auto& worker : workers) {
+      worker->acceptors.push_back(accept::open_acceptor(worker->io, endpoint));
+      endpoint = worker->acceptors.back().local_endpoint();  // port 0 becomes the real one
+    }
+    spdlog::info("proxy listening on {}", endpoint_text(endpoint));
+  }
+  admin = accept::open_acceptor(control, accept::parse_listen_address(config.admin_listen));
+  spdlog::info("admin listening on {}", endpoint_text(admin.local_endpoint()));
+}
+
+int Server::run() {
+  auto& s = *state_;
+  std::unique_ptr<record::AuditLog> audit;
+  if (!s.config.audit.path.empty()) {
+    audit = std::make_unique<record::AuditLog>(s.config.audit);
+  }
+  s.recorder = std::make_unique<record::Recorder>(s.metrics, std::move(audit));
+  s.metrics.policy_loaded(unix_now(), s.policy->counts().list_domains);
+  s.listen();
+  for (auto& worker : s.workers) {
+    for (auto& acceptor : worker->acceptors) {
+      asio::co_spawn(worker->io,
+                     accept::accept_loop(acceptor, worker->context,
+                                         {s.open_connections, s.config.limits.max_connections}),
+                     asio::detached);
+    }
+  }
+  asio::co_spawn(s.control, record::admin_accept_loop(s.admin, {s.metrics, s.ready}),
+                 asio::detached);
+  asio::co_spawn(s.control, s.handle_signals(), asio::detached);
+  for (auto& worker : s.workers) {
+    worker->thread = std::thread([&io = worker->io] { io.run(); });
+  }
+  s.ready = true;
+  spdlog::info("hallpass ready: {} workers, config {}", s.workers.size(), s.config_path);
+  s.control.run();
+  for (auto& worker : s.workers) {
+    worker->io.stop();
+    worker->thread.join();
+  }
+  s.recorder->flush();
+  spdlog::info("hallpass stopped");
+  return 0;
+}
+
+void Server::State::reload() {
+  try {
+    auto fresh = config::load_config(config_path);
+    auto fresh_policy = config::build_policy(fresh);
+    for (auto& worker : workers) {
+      asio::post(worker->io, [&context = worker->context, fresh_policy] {
+        context.policy = fresh_policy;
+      });
+    }
+    policy = fresh_policy;
+    metrics.reload(true);
+    metrics.policy_loaded(unix_now(), fresh_policy->counts().list_domains);
+    // Listeners, limits and timeouts are fixed at start; only the policy part reloads.
+    spdlog::info("policy reloaded from {}: {} list domains", config_path,
+                 fresh_policy->counts().list_domains);
+  } catch (const std::exception& e) {
+    metrics.reload(false);
+    spdlog::error("reload failed, keeping the current policy: {}", e.what());
+  }
+}
+
+awaitable<void> Server::State::handle_signals() {
+  asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+  for (;;) {
+    auto [ec, number] = co_await signals.async_wait(use_tuple);
+    if (ec) {
+      co_return;
+    }
+    if (number == SIGHUP) {
+      reload();
+      continue;
+    }
+    spdlog::info("signal {}: draining", number);
+    co_await drain();
+    control.stop();
+    co_return;
+  }
+}
+
+// Stops accepting, lets requests in flight finish, closes idle connections, and gives up
+// waiting after timeouts.shutdown.
+awaitable<void> Server::State::drain() {
+  ready = false;
+  error_code ignored;
+  admin.close(ignored);
+  for (auto& worker : workers) {
+    asio::post(worker->io, [&w = *worker] {
+      error_code ignored_here;
+      for (auto& acceptor : w.acceptors) {
+        acceptor.close(ignored_here);
+      }
+      w.context.draining = true;
+      for (auto* stream : w.context.waiting) {
+        stream->cancel();
+      }
+      w.context.pool.clear();
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      config.timeouts.shutdown);
+  asio::steady_timer timer(control);
+  while (open_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_tuple);
+  }
+  if (auto left = open_connections.load(); left > 0) {
+    spdlog::warn("shutdown: {} connections still open after the drain deadline", left);
+  }
+}
+
+}  // namespace hallpass::server

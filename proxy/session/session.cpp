@@ -1,0 +1,116 @@
+// The only place that sequences the stages: read → identify → decide → act → record.
+#include <cstdio>
+
+#include "proxy/accept/address.hpp"
+#include "proxy/act/respond.hpp"
+#include "proxy/http/read_head.hpp"
+#include "proxy/record/json.hpp"
+#include "proxy/session/connection.hpp"
+
+namespace hallpass::session {
+
+namespace {
+
+std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
+}
+
+
+http::HeadLimits head_limits(const config::Limits& limits) {
+  return {limits.max_head_bytes, limits.max_header_count, limits.max_line_bytes};
+}
+
+}  // namespace
+
+std::chrono::steady_clock::duration Connection::idle() const {
+  return to_duration(context.config.timeouts.idle);
+}
+
+Exchange::Exchange(Connection& connection, std::string_view method)
+    : started(std::chrono::steady_clock::now()) {
+  auto& context = connection.context;
+  std::snprintf(request_id, sizeof request_id, "%08x-%02x-%08llx", context.id_prefix,
+                context.worker, static_cast<unsigned long long>(++context.requests));
+  outcome.request_id = request_id;
+  outcome.time = std::chrono::system_clock::now();
+  time_text = record::iso_utc(outcome.time);
+  outcome.client = connection.client_text;
+  outcome.method = method;
+  outcome.decision.building = connection.policy->building_name(connection.client.building);
+  outcome.decision.role = connection.client.role;
+  outcome.decision.reason_code = "bad_request";
+}
+
+act::PageContext Exchange::page_context(const Connection& connection) const {
+  const auto& config = connection.context.config;
+  return {config.district_name, config.district_contact, request_id, time_text};
+}
+
+awaitable<void> Exchange::send_error(Connection& connection, unsigned status,
+                                     std::string_view reason, std::string_view message) {
+  outcome.status = status;
+  auto html = act::error_page(page_context(connection), status, reason, message);
+  co_await act::write_page(connection.stream, status, std::move(html), false, version,
+                           connection.idle());
+}
+
+awaitable<void> Exchange::refuse(Connection& connection, const http::Refusal& refusal) {
+  outcome.decision.action = filters::Action::block;
+  outcome.decision.reason_code = refusal.reason_code;
+  co_await send_error(connection, refusal.status, refusal.reason_code, refusal.message);
+}
+
+void Exchange::record(Connection& connection) {
+  outcome.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  connection.context.recorder.record(outcome);
+}
+
+awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
+                                 [[maybe_unused]] ConnectionSlot slot) {
+  error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) {
+    co_return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {}, {}};
+  auto address = accept::to_ip_address(peer);
+  connection.client = connection.policy->identify(address);
+  connection.client_text = address.to_string();
+  connection.relay.resize(64 * 1024);
+  auto limits = head_limits(context.config.limits);
+
+  for (bool first = true;; first = false) {
+    if (context.draining) {
+      co_return;
+    }
+    RequestParser parser;
+    connection.stream.expires_after(to_duration(first ? context.config.timeouts.head
+                                                      : context.config.timeouts.idle));
+    context.waiting.insert(&connection.stream);
+    auto head = co_await http::read_head(connection.stream, connection.buffer, parser, limits);
+    context.waiting.erase(&connection.stream);
+    if (head.kind == http::HeadOutcome::closed) {
+      co_return;
+    }
+    if (head.kind == http::HeadOutcome::refused) {
+      Exchange exchange(connection, "-");
+      co_await exchange.refuse(connection, head.refusal);
+      exchange.record(connection);
+      co_return;
+    }
+    auto method = parser.get().method_string();
+    Exchange exchange(connection, std::string_view(method.data(), method.size()));
+    exchange.version = parser.get().version();
+    if (parser.get().method() == bhttp::verb::connect) {
+      co_await handle_connect(connection, parser, exchange);
+      co_return;
+    }
+    if (!co_await handle_http(connection, parser, exchange)) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace hallpass::session

@@ -1,0 +1,80 @@
+// An absolute-form HTTP request: decide on its URL, then block or forward.
+#include "proxy/act/forward.hpp"
+#include "proxy/act/respond.hpp"
+#include "proxy/session/connection.hpp"
+
+namespace hallpass::session {
+
+namespace {
+
+std::string_view path_without_query(std::string_view path) {
+  return path.substr(0, path.find('?'));
+}
+
+}  // namespace
+
+awaitable<void> report_upstream_failure(Connection& connection, Exchange& exchange,
+                                        const act::UpstreamFailure& failure, bool send_page) {
+  exchange.outcome.upstream_error = failure.cause;
+  connection.context.recorder.metrics().upstream_error(failure.cause);
+  if (failure.status == 403) {  // a destination the proxy refuses, not a broken server
+    exchange.outcome.decision.action = filters::Action::block;
+    exchange.outcome.decision.reason_code = failure.cause;
+  }
+  if (send_page) {
+    co_await exchange.send_error(connection, failure.status, failure.cause, failure.message);
+  }
+}
+
+awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange) {
+  auto& context = connection.context;
+  auto& request = parser.get();
+  auto parsed = http::parse_absolute_target(
+      std::string_view(request.target().data(), request.target().size()));
+  if (!parsed.target) {
+    co_await exchange.refuse(connection, parsed.refusal);
+    exchange.record(connection);
+    co_return false;
+  }
+  const auto& target = *parsed.target;
+  auto& outcome = exchange.outcome;
+  outcome.host = target.host;
+  outcome.port = target.port;
+  outcome.path = path_without_query(target.path);
+
+  filters::Request asked{outcome.method, target.host, target.port, target.path};
+  outcome.decision = connection.policy->decide(connection.client, asked);
+
+  if (outcome.decision.action == filters::Action::block) {
+    // A body we do not read would be taken for the next request: close instead.
+    bool keep_alive = parser.is_done() && request.keep_alive() && !context.draining;
+    outcome.status = 403;
+    auto html = act::block_page(exchange.page_context(connection), outcome.decision, target.host);
+    co_await act::write_page(connection.stream, 403, std::move(html), keep_alive, exchange.version,
+                             connection.idle());
+    exchange.record(connection);
+    co_return keep_alive;
+  }
+
+  act::ForwardContext forward_context{context.config, context.pool, connection.relay,
+                                      context.draining};
+  auto result =
+      co_await act::forward(connection.stream, connection.buffer, parser, target, forward_context);
+  outcome.bytes_from_client = result.bytes_from_client;
+  outcome.bytes_to_client = result.bytes_to_client;
+  outcome.status = result.status;
+  if (result.refusal && result.status == 0) {
+    co_await exchange.refuse(connection, *result.refusal);
+    exchange.record(connection);
+    co_return false;
+  }
+  if (result.failure) {
+    co_await report_upstream_failure(connection, exchange, *result.failure, result.status == 0);
+    exchange.record(connection);
+    co_return false;
+  }
+  exchange.record(connection);
+  co_return result.client_keep_alive;
+}
+
+}  // namespace hallpass::session
