@@ -87,8 +87,9 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
     }
     policy->buildings_.push_back(std::move(building));
   }
-  std::stable_sort(policy->networks_.begin(), policy->networks_.end(),
-                   [](const auto& a, const auto& b) { return a.network.prefix > b.network.prefix; });
+  std::stable_sort(
+      policy->networks_.begin(), policy->networks_.end(),
+      [](const auto& a, const auto& b) { return a.network.prefix > b.network.prefix; });
   return policy;
 }
 

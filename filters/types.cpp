@@ -2,9 +2,13 @@
 
 namespace hallpass::filters {
 
-std::string_view to_string(Action action) { return action == Action::block ? "block" : "allow"; }
+std::string_view to_string(Action action) {
+  return action == Action::block ? "block" : "allow";
+}
 
-std::string_view to_string(Role role) { return role == Role::staff ? "staff" : "student"; }
+std::string_view to_string(Role role) {
+  return role == Role::staff ? "staff" : "student";
+}
 
 std::string_view to_string(Step step) {
   switch (step) {

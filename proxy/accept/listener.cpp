@@ -10,7 +10,6 @@ namespace hallpass::accept {
 
 namespace {
 
-
 // A refused client learns why in one short response, then the connection closes.
 awaitable<void> refuse(tcp::socket socket, std::string_view response) {
   beast::tcp_stream stream(std::move(socket));

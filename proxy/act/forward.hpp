@@ -23,8 +23,8 @@ struct ForwardContext {
 };
 
 struct ForwardResult {
-  unsigned status = 0;              // what the client was sent; 0 when nothing was
-  bool client_keep_alive = false;   // the client connection may carry another request
+  unsigned status = 0;                     // what the client was sent; 0 when nothing was
+  bool client_keep_alive = false;          // the client connection may carry another request
   std::optional<UpstreamFailure> failure;  // set when the session must answer with a page
   std::optional<http::Refusal> refusal;    // the request body was malformed
   std::uint64_t bytes_from_client = 0;
@@ -74,8 +74,8 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   // framing is broken from the start never reaches the server.
   std::size_t pending = 0;
   if (has_body) {
-    auto [ec, n] = co_await read_body_piece(client, client_buffer, request, context.buffer,
-                                            client_wait);
+    auto [ec, n] =
+        co_await read_body_piece(client, client_buffer, request, context.buffer, client_wait);
     if (ec) {
       result.refusal = kBadBody;
       co_return result;
@@ -92,9 +92,9 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     }
     auto& upstream = *exchange.upstream;
     bhttp::serializer<true, bhttp::buffer_body> request_writer(req);
-    auto sent = co_await relay_body(client, client_buffer, request, upstream, request_writer,
-                                    context.buffer, pending, has_body,
-                                    Deadlines{client_wait, upstream_wait}, result.bytes_from_client);
+    auto sent = co_await relay_body(
+        client, client_buffer, request, upstream, request_writer, context.buffer, pending, has_body,
+        Deadlines{client_wait, upstream_wait}, result.bytes_from_client);
     if (sent == RelayStatus::read_failed) {
       result.refusal = kBadBody;
       co_return result;
@@ -104,8 +104,9 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
       if (retry_allowed) {
         continue;  // a pooled connection the server had already closed
       }
-      result.failure = UpstreamFailure{502, "upstream_reset", "The connection to " + target.authority +
-                                                         " failed while sending the request."};
+      result.failure = UpstreamFailure{
+          502, "upstream_reset",
+          "The connection to " + target.authority + " failed while sending the request."};
       co_return result;
     }
     // Interim 1xx responses are consumed here: Expect was answered by us, Upgrade stripped.
@@ -123,22 +124,24 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     if (!ec) {
       break;
     }
-    if (retry_allowed && (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset) &&
+    if (retry_allowed &&
+        (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset) &&
         exchange.buffer.size() == 0) {
       continue;
     }
     if (ec == beast::error::timeout) {
-      result.failure = UpstreamFailure{504, "upstream_timeout", "The server " + target.authority +
-                                                                    " did not answer in time."};
+      result.failure = UpstreamFailure{
+          504, "upstream_timeout", "The server " + target.authority + " did not answer in time."};
     } else {
-      result.failure = UpstreamFailure{502, "upstream_bad_response", "The server " + target.authority +
-                                                                " sent no valid HTTP response (" +
-                                                                ec.message() + ")."};
+      result.failure = UpstreamFailure{502, "upstream_bad_response",
+                                       "The server " + target.authority +
+                                           " sent no valid HTTP response (" + ec.message() + ")."};
     }
     co_return result;
   }
   if (!response) {
-    result.failure = UpstreamFailure{502, "upstream_reset", "The connection to " + target.authority + " failed."};
+    result.failure = UpstreamFailure{502, "upstream_reset",
+                                     "The connection to " + target.authority + " failed."};
     co_return result;
   }
 

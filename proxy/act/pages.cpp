@@ -47,8 +47,9 @@ std::string render(const PageContext& context, std::string_view title, std::stri
                    std::initializer_list<Row> rows) {
   std::string out;
   out.reserve(2048);
-  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
+  out +=
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>";
   append_escaped(out, title);
   out += "</title><style>";
   out += kStyle;
@@ -85,7 +86,8 @@ std::string_view explain_reason(std::string_view code) {
   static constexpr Entry kWords[] = {
       {"building_block", "This site is on your school's local block list."},
       {"category_block", "This site is in a category your school's policy blocks."},
-      {"policy_default_block", "Your school's policy blocks sites that are not explicitly allowed."},
+      {"policy_default_block",
+       "Your school's policy blocks sites that are not explicitly allowed."},
       {"connect_port", "Secure connections are only allowed to standard ports."},
       {"client_not_allowed", "This device's network is not allowed to use the proxy."},
   };
@@ -117,10 +119,9 @@ std::string error_page(const PageContext& context, unsigned status, std::string_
   auto title = std::to_string(status) + " " +
                std::string(boost::beast::http::obsolete_reason(
                    static_cast<boost::beast::http::status>(status)));
-  return render(context, title, message,
-                {{"Reason code", reason_code},
-                 {"Request id", context.request_id},
-                 {"Time", context.time}});
+  return render(
+      context, title, message,
+      {{"Reason code", reason_code}, {"Request id", context.request_id}, {"Time", context.time}});
 }
 
 }  // namespace hallpass::act

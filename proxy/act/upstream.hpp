@@ -17,9 +17,9 @@
 namespace hallpass::act {
 
 struct UpstreamFailure {
-  unsigned status = 502;          // 502 or 504 (403 for a refused destination)
-  std::string_view cause;         // bounded code: "dns", "refused", "connect_timeout", ...
-  std::string message;            // plain words naming the host
+  unsigned status = 502;   // 502 or 504 (403 for a refused destination)
+  std::string_view cause;  // bounded code: "dns", "refused", "connect_timeout", ...
+  std::string message;     // plain words naming the host
 };
 
 struct Connected {

@@ -64,9 +64,10 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
   if (const auto* mapped = find_override(settings, target)) {
     auto endpoint = parse_mapped(*mapped, target.port);
     if (!endpoint) {
-      co_return Connected{{}, failure(502, "upstream_resolve_map", "upstream.resolve maps " + target.host +
-                                                               " to \"" + *mapped +
-                                                               "\", which is not an IP address.")};
+      co_return Connected{{},
+                          failure(502, "upstream_resolve_map",
+                                  "upstream.resolve maps " + target.host + " to \"" + *mapped +
+                                      "\", which is not an IP address.")};
     }
     endpoints.push_back(*endpoint);
   } else if (auto literal = filters::IpAddress::parse(target.host)) {
@@ -76,8 +77,10 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
     auto [ec, results] =
         co_await resolver.async_resolve(target.host, std::to_string(target.port), use_tuple);
     if (ec || results.empty()) {
-      co_return Connected{{}, failure(502, "upstream_dns", "The name " + target.host +
-                                                      " could not be resolved: " + ec.message())};
+      co_return Connected{
+          {},
+          failure(502, "upstream_dns",
+                  "The name " + target.host + " could not be resolved: " + ec.message())};
     }
     for (const auto& entry : results) {
       endpoints.push_back(entry.endpoint());
@@ -86,9 +89,10 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
   if (!find_override(settings, target)) {
     for (const auto& endpoint : endpoints) {
       if (forbidden_destination(endpoint.address(), settings)) {
-        co_return Connected{{}, failure(403, "loopback_destination",
-                                        "The proxy does not connect to its own machine (" +
-                                            target.host + ").")};
+        co_return Connected{
+            {},
+            failure(403, "loopback_destination",
+                    "The proxy does not connect to its own machine (" + target.host + ").")};
       }
     }
   }
@@ -96,17 +100,19 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
   stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
   auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
   if (ec == beast::error::timeout) {
-    co_return Connected{{}, failure(504, "upstream_connect_timeout",
-                                    "The server " + target.authority + " did not answer in time.")};
+    co_return Connected{{},
+                        failure(504, "upstream_connect_timeout",
+                                "The server " + target.authority + " did not answer in time.")};
   }
   if (ec == asio::error::connection_refused) {
-    co_return Connected{{}, failure(502, "upstream_refused",
-                                    "The server " + target.authority + " refused the connection.")};
+    co_return Connected{{},
+                        failure(502, "upstream_refused",
+                                "The server " + target.authority + " refused the connection.")};
   }
   if (ec) {
-    co_return Connected{{}, failure(502, "upstream_connect_failed", "Could not connect to " +
-                                                               target.authority + ": " +
-                                                               ec.message())};
+    co_return Connected{{},
+                        failure(502, "upstream_connect_failed",
+                                "Could not connect to " + target.authority + ": " + ec.message())};
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   co_return Connected{std::move(stream), {}, false};

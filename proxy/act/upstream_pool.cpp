@@ -53,7 +53,8 @@ void UpstreamPool::give(const std::string& key, beast::tcp_stream stream) {
 void UpstreamPool::sweep(std::chrono::steady_clock::time_point now) {
   last_sweep_ = now;
   for (auto it = idle_.begin(); it != idle_.end();) {
-    std::erase_if(it->second, [&](const Idle& idle) { return now - idle.since >= settings_.pool_idle; });
+    std::erase_if(it->second,
+                  [&](const Idle& idle) { return now - idle.since >= settings_.pool_idle; });
     it = it->second.empty() ? idle_.erase(it) : std::next(it);
   }
 }

@@ -24,11 +24,14 @@ void apply_limits(Limits& limits, const YAML::Node& node, const YamlReader& r) {
 }
 
 void apply_timeouts(Timeouts& timeouts, const YAML::Node& node, const YamlReader& r) {
-  r.expect_keys(node, "timeouts", {"head", "idle", "connect", "upstream", "tunnel_idle", "shutdown"});
-  std::pair<const char*, Seconds*> fields[] = {
-      {"head", &timeouts.head},         {"idle", &timeouts.idle},
-      {"connect", &timeouts.connect},   {"upstream", &timeouts.upstream},
-      {"tunnel_idle", &timeouts.tunnel_idle}, {"shutdown", &timeouts.shutdown}};
+  r.expect_keys(node, "timeouts",
+                {"head", "idle", "connect", "upstream", "tunnel_idle", "shutdown"});
+  std::pair<const char*, Seconds*> fields[] = {{"head", &timeouts.head},
+                                               {"idle", &timeouts.idle},
+                                               {"connect", &timeouts.connect},
+                                               {"upstream", &timeouts.upstream},
+                                               {"tunnel_idle", &timeouts.tunnel_idle},
+                                               {"shutdown", &timeouts.shutdown}};
   for (auto [name, field] : fields) {
     if (auto n = node[name]) {
       *field = Seconds(r.seconds(n, std::string("timeouts.") + name));
@@ -37,7 +40,8 @@ void apply_timeouts(Timeouts& timeouts, const YAML::Node& node, const YamlReader
 }
 
 void apply_upstream(Upstream& upstream, const YAML::Node& node, const YamlReader& r) {
-  r.expect_keys(node, "upstream", {"resolve", "ca_file", "allow_loopback", "max_idle_per_host", "pool_idle"});
+  r.expect_keys(node, "upstream",
+                {"resolve", "ca_file", "allow_loopback", "max_idle_per_host", "pool_idle"});
   if (auto n = node["resolve"]; n && !n.IsNull()) {
     r.expect_map(n, "upstream.resolve");
     for (const auto& item : n) {

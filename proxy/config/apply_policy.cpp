@@ -122,8 +122,7 @@ void apply_building(filters::BuildingSpec& building, const YAML::Node& node, con
 
 }  // namespace
 
-void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root,
-                           const YamlReader& r) {
+void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root, const YamlReader& r) {
   if (auto n = root["clients"]) {
     spec.clients = r.networks(n, "clients");
   }

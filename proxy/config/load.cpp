@@ -50,7 +50,8 @@ Config load_config(const std::string& path) {
 }
 
 std::shared_ptr<const filters::Policy> build_policy(const Config& config) {
-  return filters::Policy::build(config.policy, [](const std::string& path) { return read_file(path); });
+  return filters::Policy::build(config.policy,
+                                [](const std::string& path) { return read_file(path); });
 }
 
 }  // namespace hallpass::config

@@ -37,8 +37,7 @@ std::string YamlReader::string(const YAML::Node& node, const std::string& key) c
   return node.Scalar();
 }
 
-std::vector<std::string> YamlReader::strings(const YAML::Node& node,
-                                             const std::string& key) const {
+std::vector<std::string> YamlReader::strings(const YAML::Node& node, const std::string& key) const {
   if (!node.IsDefined() || node.IsNull()) {
     return {};
   }

@@ -37,9 +37,10 @@ awaitable<HeadOutcome> read_head(Stream& stream, beast::flat_buffer& buffer, Req
       co_return parse_head(buffer, end, parser, limits);
     }
     if (buffer.size() >= limits.max_head_bytes) {
-      co_return HeadOutcome{HeadOutcome::refused, prescan_head(data, limits).value_or(
-                                                      Refusal{431, "head_too_large",
-                                                              "The request head is too large."})};
+      co_return HeadOutcome{
+          HeadOutcome::refused,
+          prescan_head(data, limits)
+              .value_or(Refusal{431, "head_too_large", "The request head is too large."})};
     }
     searched = data.size() < 3 ? 0 : data.size() - 3;
     auto space = std::min<std::size_t>(16384, limits.max_head_bytes - buffer.size());

@@ -10,7 +10,6 @@
 
 namespace hallpass::record {
 
-
 AuditLog::AuditLog(const config::Audit& settings) {
   std::filesystem::path path(settings.path);
   std::error_code ec;
@@ -26,11 +25,17 @@ AuditLog::AuditLog(const config::Audit& settings) {
   logger_->flush_on(spdlog::level::info);  // each line reaches the file, not a stdio buffer
 }
 
-AuditLog::~AuditLog() { flush(); }
+AuditLog::~AuditLog() {
+  flush();
+}
 
-void AuditLog::write(const Outcome& outcome) { logger_->info(audit_line(outcome)); }
+void AuditLog::write(const Outcome& outcome) {
+  logger_->info(audit_line(outcome));
+}
 
-void AuditLog::flush() { logger_->flush(); }
+void AuditLog::flush() {
+  logger_->flush();
+}
 
 std::string audit_line(const Outcome& o) {
   std::string line = "{";

@@ -104,7 +104,9 @@ void Metrics::upstream_error(std::string_view cause) {
   cached(upstream_cache_, upstream_errors_, {"cause"}, {cause}).Increment();
 }
 
-void Metrics::reload(bool ok) { reloads_.Add({{"result", ok ? "success" : "failure"}}).Increment(); }
+void Metrics::reload(bool ok) {
+  reloads_.Add({{"result", ok ? "success" : "failure"}}).Increment();
+}
 
 void Metrics::policy_loaded(double unix_seconds, std::size_t list_domains) {
   policy_loaded_time_.Set(unix_seconds);

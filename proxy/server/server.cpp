@@ -33,8 +33,7 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 }
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -126,9 +125,8 @@ void Server::State::reload() {
     auto fresh = config::load_config(config_path);
     auto fresh_policy = config::build_policy(fresh);
     for (auto& worker : workers) {
-      asio::post(worker->io, [&context = worker->context, fresh_policy] {
-        context.policy = fresh_policy;
-      });
+      asio::post(worker->io,
+                 [&context = worker->context, fresh_policy] { context.policy = fresh_policy; });
     }
     policy = fresh_policy;
     metrics.reload(true);
@@ -179,9 +177,9 @@ awaitable<void> Server::State::drain() {
       w.context.pool.clear();
     });
   }
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      config.timeouts.shutdown);
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.timeouts.shutdown);
   asio::steady_timer timer(control);
   while (open_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));

@@ -18,7 +18,10 @@ namespace hallpass::session {
 struct SessionContext {
   SessionContext(const config::Config& config, record::Recorder& recorder, unsigned worker,
                  std::uint32_t id_prefix)
-      : config(config), recorder(recorder), pool(config.upstream), worker(worker),
+      : config(config),
+        recorder(recorder),
+        pool(config.upstream),
+        worker(worker),
         id_prefix(id_prefix) {}
 
   const config::Config& config;

@@ -15,7 +15,6 @@ std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
 }
 
-
 http::HeadLimits head_limits(const config::Limits& limits) {
   return {limits.max_head_bytes, limits.max_header_count, limits.max_line_bytes};
 }
@@ -74,7 +73,8 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
     co_return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {}, {}};
+  Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {},
+                        {}};
   auto address = accept::to_ip_address(peer);
   connection.client = connection.policy->identify(address);
   connection.client_text = address.to_string();
@@ -86,8 +86,8 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
       co_return;
     }
     RequestParser parser;
-    connection.stream.expires_after(to_duration(first ? context.config.timeouts.head
-                                                      : context.config.timeouts.idle));
+    connection.stream.expires_after(
+        to_duration(first ? context.config.timeouts.head : context.config.timeouts.idle));
     context.waiting.insert(&connection.stream);
     auto head = co_await http::read_head(connection.stream, connection.buffer, parser, limits);
     context.waiting.erase(&connection.stream);

@@ -57,7 +57,8 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
   static constexpr std::string_view kEstablished =
       "HTTP/1.1 200 Connection established\r\nVia: 1.1 hallpass\r\n\r\n";
   connection.stream.expires_after(connection.idle());
-  auto [ec, n] = co_await asio::async_write(connection.stream, asio::buffer(kEstablished), use_tuple);
+  auto [ec, n] =
+      co_await asio::async_write(connection.stream, asio::buffer(kEstablished), use_tuple);
   if (ec) {
     exchange.record(connection);
     co_return;

@@ -1,0 +1,64 @@
+#include "filters/host.hpp"
+
+#include <gtest/gtest.h>
+
+namespace hallpass::filters {
+namespace {
+
+struct HostCase {
+  const char* input;
+  const char* expected;  // nullptr: refused
+};
+
+void PrintTo(const HostCase& c, std::ostream* os) {
+  *os << c.input;
+}
+
+class NormalizeHost : public testing::TestWithParam<HostCase> {};
+
+TEST_P(NormalizeHost, MapsToCanonicalFormOrRefuses) {
+  auto [input, expected] = GetParam();
+  auto got = normalize_host(input);
+  if (expected == nullptr) {
+    EXPECT_FALSE(got.has_value()) << input << " -> " << got.value_or("");
+  } else {
+    ASSERT_TRUE(got.has_value()) << input;
+    EXPECT_EQ(*got, expected);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, NormalizeHost,
+    testing::Values(HostCase{"example.com", "example.com"}, HostCase{"EXAMPLE.Com", "example.com"},
+                    HostCase{"example.com.", "example.com"},
+                    HostCase{"a-b_c.example", "a-b_c.example"}, HostCase{"10.0.0.1", "10.0.0.1"},
+                    HostCase{"[::1]", "::1"}, HostCase{"[2001:DB8::1]", "2001:db8::1"},
+                    HostCase{"", nullptr}, HostCase{".", nullptr},
+                    HostCase{".example.com", nullptr}, HostCase{"exa mple.com", nullptr},
+                    HostCase{"a..b", nullptr}, HostCase{"evil.com\x01", nullptr},
+                    HostCase{"ex%41mple.com", nullptr}, HostCase{"[1.2.3.4]", nullptr},
+                    HostCase{"[::1", nullptr}));
+
+TEST(SplitHostPort, SplitsNamesAndBracketedAddresses) {
+  auto plain = split_host_port("example.com:443");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->host, "example.com");
+  EXPECT_EQ(plain->port, 443);
+  auto v6 = split_host_port("[::1]:8443");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "[::1]");
+  EXPECT_EQ(v6->port, 8443);
+  auto bare = split_host_port("example.com");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->port, 0);
+}
+
+TEST(SplitHostPort, RefusesMalformedPorts) {
+  for (const char* bad : {"example.com:", "example.com:0", "example.com:65536", "example.com:4x",
+                          "::1:443", "[::1]x", ":443"}) {
+    EXPECT_FALSE(split_host_port(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace hallpass::filters
