@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Hallpass needs to build, test and benchmark.
+# Safe to run again: when everything is present it changes nothing and needs no network.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # libraries (Boost 1.81 by versioned names: the unversioned 1.74 packages conflict)
+  libboost1.81-dev libboost-url1.81-dev libssl-dev libhyperscan-dev prometheus-cpp-dev
+  libspdlog-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # real clients and peers for the tests
+  curl openssl python3 ca-certificates procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root (or with sudo)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+apt-get update
+# libhyperscan5 asks a debconf question about CPU support without this.
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
