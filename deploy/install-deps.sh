@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Hallpass needs to build, test and benchmark.
+# Installs every Debian 12 package Hallpass needs to build and test; with --bench, also the
+# load tools and peer proxies that bench/ and ../shared/bench/ compare against.
 # Safe to run again: when everything is present it changes nothing and needs no network.
 set -euo pipefail
 
@@ -12,6 +13,11 @@ packages=(
   # real clients and peers for the tests
   curl openssl python3 ca-certificates procps
 )
+if [ "${1:-}" = "--bench" ]; then
+  # squid-openssl replaces squid (same binary name) and also serves the ssl-bump peer.
+  packages+=(nginx wrk hyperfine squid-openssl tinyproxy e2guardian python3-cryptography
+             socat iproute2 gcc libssl-dev)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

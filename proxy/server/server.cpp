@@ -20,8 +20,11 @@ struct Worker {
   Worker(const config::Config& config, record::Recorder& recorder, unsigned index,
          std::uint32_t id_prefix)
       : context(config, recorder, index, id_prefix) {}
-  asio::io_context io{1};  // declared first: destroyed last, after everything bound to it
+  // Sessions still suspended at shutdown are destroyed with `io` and touch `context` as they
+  // unwind, so `context` is declared first and outlives `io`; its pooled sockets, which
+  // belong to `io`, are closed before either goes (Server::run).
   session::SessionContext context;
+  asio::io_context io{1};
   std::vector<tcp::acceptor> acceptors;
   std::thread thread;
 };
@@ -114,6 +117,7 @@ int Server::run() {
   for (auto& worker : s.workers) {
     worker->io.stop();
     worker->thread.join();
+    worker->context.pool.clear();
   }
   s.recorder->flush();
   spdlog::info("hallpass stopped");

@@ -20,7 +20,6 @@ struct Connection {
   std::string client_text;
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
-  std::vector<char> relay;  // body relay buffer, reused by every request
 
   std::chrono::steady_clock::duration idle() const;
 };

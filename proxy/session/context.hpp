@@ -12,6 +12,7 @@
 #include "proxy/config/config.hpp"
 #include "proxy/http/beast.hpp"
 #include "proxy/record/recorder.hpp"
+#include "proxy/session/buffer_pool.hpp"
 
 namespace hallpass::session {
 
@@ -27,6 +28,7 @@ struct SessionContext {
   const config::Config& config;
   record::Recorder& recorder;
   act::UpstreamPool pool;
+  BufferPool buffers;
   // Replaced by a reload (posted to this worker); each connection pins its own copy.
   std::shared_ptr<const filters::Policy> policy;
   bool draining = false;

@@ -73,12 +73,10 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
     co_return;
   }
   socket.set_option(tcp::no_delay(true), ec);
-  Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {},
-                        {}};
+  Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {}};
   auto address = accept::to_ip_address(peer);
   connection.client = connection.policy->identify(address);
   connection.client_text = address.to_string();
-  connection.relay.resize(64 * 1024);
   auto limits = head_limits(context.config.limits);
 
   for (bool first = true;; first = false) {

@@ -56,8 +56,8 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
     co_return keep_alive;
   }
 
-  act::ForwardContext forward_context{context.config, context.pool, connection.relay,
-                                      context.draining};
+  auto relay = context.buffers.lease();
+  act::ForwardContext forward_context{context.config, context.pool, relay.span(), context.draining};
   auto result =
       co_await act::forward(connection.stream, connection.buffer, parser, target, forward_context);
   outcome.bytes_from_client = result.bytes_from_client;
