@@ -18,7 +18,8 @@ namespace hallpass::act {
 struct ForwardContext {
   const config::Config& config;
   UpstreamPool& pool;
-  std::span<char> buffer;  // the session's relay buffer
+  std::span<char> buffer;  // the relay buffer lent for this request
+  std::span<char> upstream_read;  // storage for reading the upstream's response
   bool draining = false;   // close the client connection after this response
 };
 
@@ -38,8 +39,11 @@ namespace detail {
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
 
 struct Exchange {
+  explicit Exchange(std::span<char> storage) : buffer(storage.data(), storage.size()) {}
   std::optional<beast::tcp_stream> upstream;
-  beast::flat_buffer buffer;
+  // Fixed storage lent by the session: reads from the upstream fill it whole instead of
+  // starting at Beast's 512-byte minimum in a fresh dynamic buffer.
+  beast::flat_static_buffer_base buffer;
   bool reused = false;
 };
 
@@ -83,7 +87,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     pending = n;
   }
 
-  Exchange exchange;
+  Exchange exchange(context.upstream_read);
   std::optional<ResponseParser> response;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (auto failure = co_await open_upstream(exchange, target, context, attempt > 0)) {

@@ -17,14 +17,23 @@ struct Deadlines {
   std::chrono::steady_clock::duration write;
 };
 
+// Beast reads max(512, free capacity) bytes at a time: without room in the read buffer a
+// 1 MiB body takes two thousand reads. Body reads get at least this much room.
+inline constexpr std::size_t kReadRoom = 16 * 1024;
+
 // Reads the next body piece into `buffer`; returns its size, or an error.
-template <bool isRequest, typename In>
+template <bool isRequest, typename In, typename InBuffer>
 awaitable<std::pair<error_code, std::size_t>> read_body_piece(
-    In& in, beast::flat_buffer& in_buffer, bhttp::parser<isRequest, bhttp::buffer_body>& parser,
+    In& in, InBuffer& in_buffer, bhttp::parser<isRequest, bhttp::buffer_body>& parser,
     std::span<char> buffer, std::chrono::steady_clock::duration deadline) {
   auto& body = parser.get().body();
   body.data = buffer.data();
   body.size = buffer.size();
+  if constexpr (std::is_same_v<InBuffer, beast::flat_buffer>) {
+    if (in_buffer.capacity() - in_buffer.size() < kReadRoom) {
+      in_buffer.reserve(in_buffer.size() + kReadRoom);
+    }
+  }
   beast::get_lowest_layer(in).expires_after(deadline);
   auto [ec, n] = co_await bhttp::async_read(in, in_buffer, parser, use_tuple);
   if (ec == bhttp::error::need_buffer) {
@@ -35,8 +44,8 @@ awaitable<std::pair<error_code, std::size_t>> read_body_piece(
 
 // Relays the rest of the body. `pending` bytes already sit at the front of `buffer`
 // (a piece read before the relay began).
-template <bool isRequest, typename In, typename Out, typename Fields>
-awaitable<RelayStatus> relay_body(In& in, beast::flat_buffer& in_buffer,
+template <bool isRequest, typename In, typename InBuffer, typename Out, typename Fields>
+awaitable<RelayStatus> relay_body(In& in, InBuffer& in_buffer,
                                   bhttp::parser<isRequest, bhttp::buffer_body>& parser, Out& out,
                                   bhttp::serializer<isRequest, bhttp::buffer_body, Fields>& sr,
                                   std::span<char> buffer, std::size_t pending, bool have_pending,

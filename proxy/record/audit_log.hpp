@@ -3,6 +3,7 @@
 // audit log that silently loses lines is worse than a slower proxy.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ class thread_pool;
 }  // namespace spdlog
 
 namespace hallpass::record {
+
+inline constexpr std::chrono::milliseconds kAuditFlushInterval{200};
 
 class AuditLog {
  public:

@@ -10,7 +10,7 @@ namespace hallpass::session {
 
 class BufferPool {
  public:
-  static constexpr std::size_t kBufferSize = 64 * 1024;
+  static constexpr std::size_t kBufferSize = 128 * 1024;
   static constexpr std::size_t kKeep = 64;  // idle buffers kept for reuse
 
   class Lease {

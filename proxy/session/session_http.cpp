@@ -56,8 +56,10 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
     co_return keep_alive;
   }
 
-  auto relay = context.buffers.lease();
-  act::ForwardContext forward_context{context.config, context.pool, relay.span(), context.draining};
+  auto lease = context.buffers.lease();
+  auto half = lease.span().size() / 2;
+  act::ForwardContext forward_context{context.config, context.pool, lease.span().first(half),
+                                      lease.span().subspan(half), context.draining};
   auto result =
       co_await act::forward(connection.stream, connection.buffer, parser, target, forward_context);
   outcome.bytes_from_client = result.bytes_from_client;
