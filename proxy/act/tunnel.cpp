@@ -19,9 +19,12 @@ void close_both(beast::tcp_stream& a, beast::tcp_stream& b) {
 // (TLS close_notify and HTTP/1.0 bodies rely on it); any error ends both directions.
 awaitable<void> transfer(beast::tcp_stream& from, beast::tcp_stream& to, std::uint64_t& bytes,
                          Clock::time_point& last_activity) {
-  std::array<char, 16384> buffer;
+  std::array<char, 32768> buffer;
+  // The raw sockets: the watchdog owns the deadline, so the streams' timers stay out of it.
+  auto& in = from.socket();
+  auto& out = to.socket();
   for (;;) {
-    auto [read_ec, n] = co_await from.async_read_some(asio::buffer(buffer), use_tuple);
+    auto [read_ec, n] = co_await in.async_read_some(asio::buffer(buffer), use_tuple);
     if (read_ec) {
       if (read_ec == asio::error::eof) {
         error_code ignored;
@@ -33,7 +36,7 @@ awaitable<void> transfer(beast::tcp_stream& from, beast::tcp_stream& to, std::ui
     }
     last_activity = Clock::now();
     auto [write_ec, written] =
-        co_await asio::async_write(to, asio::buffer(buffer.data(), n), use_tuple);
+        co_await asio::async_write(out, asio::buffer(buffer.data(), n), use_tuple);
     if (write_ec) {
       close_both(from, to);
       co_return;
