@@ -44,3 +44,19 @@ std::string_view DomainTable::find(std::string_view host) const {
 }
 
 }  // namespace hallpass::filters
+
+namespace hallpass::filters {
+
+std::string_view DomainTable::find_in(std::string_view host, CategoryId category) const {
+  std::string_view found;
+  for_each_match(host, [&](std::string_view entry, std::span<const CategoryId> ids) {
+    if (std::find(ids.begin(), ids.end(), category) != ids.end()) {
+      found = entry;
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+}  // namespace hallpass::filters

@@ -40,6 +40,8 @@ class DomainTable {
 
   // The most specific entry covering `host`, or empty.
   std::string_view find(std::string_view host) const;
+  // The most specific entry covering `host` that carries `category`, or empty.
+  std::string_view find_in(std::string_view host, CategoryId category) const;
 
  private:
   struct Hash {

@@ -7,11 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "filters/anonymizer_detector.hpp"
 #include "filters/domain_table.hpp"
+#include "filters/function_catalog.hpp"
 #include "filters/policy_spec.hpp"
 #include "filters/types.hpp"
 
 namespace hallpass::filters {
+
+// The precedence steps decide() tried, in plain words, for `hallpass check --explain`.
+struct Trace {
+  std::vector<std::pair<Step, std::string>> steps;
+};
 
 class Policy {
  public:
@@ -20,6 +27,8 @@ class Policy {
     std::size_t list_domains = 0;
     std::size_t buildings = 0;
     std::size_t profiles = 0;
+    std::size_t function_rules = 0;
+    std::size_t signatures = 0;
   };
 
   // Compiles `spec`; throws LoadError naming the file and line of the first problem.
@@ -28,17 +37,18 @@ class Policy {
   bool client_allowed(const IpAddress& address) const;
   // Longest matching building network wins; no match is `default` as a student.
   Client identify(const IpAddress& address) const;
-  Decision decide(const Client& client, const Request& request) const;
+  Decision decide(const Client& client, const Request& request, Trace* trace = nullptr) const;
 
   std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
   const std::vector<std::string>& categories() const { return categories_; }
+  const FunctionCatalog& functions() const { return functions_; }
   Counts counts() const;
 
  private:
   struct Profile {
     std::string name;
     Action default_action = Action::allow;
-    std::vector<std::optional<Action>> category_action;  // by CategoryId
+    std::vector<std::optional<CategoryAction>> category_action;  // by CategoryId
   };
   struct Building {
     std::string name;
@@ -51,13 +61,19 @@ class Policy {
     std::uint16_t building;
     Role role;
   };
+  class Evaluation;
 
-  Decision category_decision(const Profile& profile, std::string_view host) const;
+  CategoryId category_id(const std::string& name);
 
   std::vector<IpNetwork> clients_;
   std::vector<Network> networks_;  // sorted by prefix, longest first
   std::vector<std::string> categories_;
+  std::optional<CategoryId> anonymizer_;  // the `anonymizer` category, when there is one
   DomainTable lists_;
+  DomainTable approved_;
+  FunctionCatalog functions_;
+  std::vector<CategoryId> function_category_;  // by function rule index
+  AnonymizerDetector detector_;
   std::vector<Profile> profiles_;
   std::vector<Building> buildings_;  // [0] is `default`
 };

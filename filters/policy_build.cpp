@@ -21,13 +21,29 @@ std::optional<std::size_t> index_of(const std::vector<Named>& items, std::string
 
 }  // namespace
 
+CategoryId Policy::category_id(const std::string& name) {
+  auto it = std::find(categories_.begin(), categories_.end(), name);
+  if (it != categories_.end()) {
+    return static_cast<CategoryId>(it - categories_.begin());
+  }
+  categories_.push_back(name);
+  return static_cast<CategoryId>(categories_.size() - 1);
+}
+
 std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFile& read) {
   auto policy = std::make_shared<Policy>();
   policy->clients_ = spec.clients;
+  for (const auto& domain : spec.approved) {
+    policy->approved_.insert(domain, 0);
+  }
+  policy->functions_ = FunctionCatalog(spec.functions);
+  for (const auto& rule : policy->functions_.rules()) {
+    policy->function_category_.push_back(policy->category_id(rule.category));
+  }
+  policy->detector_ = AnonymizerDetector(spec.signatures);
 
   for (const auto& list : spec.lists) {
-    auto id = static_cast<CategoryId>(policy->categories_.size());
-    policy->categories_.push_back(list.category);
+    auto id = policy->category_id(list.category);
     auto path = list.folder + "/domains";
     auto text = read(path);
     if (!text) {
@@ -35,6 +51,10 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
                       "list \"" + list.category + "\": cannot read " + path);
     }
     load_domain_list(*text, path, id, policy->lists_);
+  }
+  auto anonymizer = std::find(policy->categories_.begin(), policy->categories_.end(), "anonymizer");
+  if (anonymizer != policy->categories_.end() || !spec.signatures.empty()) {
+    policy->anonymizer_ = policy->category_id("anonymizer");
   }
 
   for (const auto& spec_profile : spec.profiles) {
@@ -45,7 +65,7 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
       if (it == policy->categories_.end()) {
         throw LoadError(spec_profile.where.file, spec_profile.where.line,
                         "policy \"" + spec_profile.name + "\": unknown category \"" + category +
-                            "\" (no list of that name under `lists`)");
+                            "\" (no list of that name under `lists`, and no rule makes it)");
       }
       profile.category_action[it - policy->categories_.begin()] = action;
     }
@@ -94,7 +114,8 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
 }
 
 Policy::Counts Policy::counts() const {
-  return {categories_.size(), lists_.size(), buildings_.size(), profiles_.size()};
+  return {categories_.size(),        lists_.size(),   buildings_.size(), profiles_.size(),
+          functions_.rules().size(), detector_.size()};
 }
 
 }  // namespace hallpass::filters

@@ -1,15 +1,15 @@
-// identify() and decide(): the hot path. Reads only; allocates nothing.
+// identify() and decide(): the hot path. Reads only; allocates nothing once a thread's
+// reusable buffers have grown.
+#include <algorithm>
+
 #include "filters/policy.hpp"
+#include "filters/url_path.hpp"
 
 namespace hallpass::filters {
 
 bool Policy::client_allowed(const IpAddress& address) const {
-  for (const auto& network : clients_) {
-    if (network.contains(address)) {
-      return true;
-    }
-  }
-  return false;
+  return std::any_of(clients_.begin(), clients_.end(),
+                     [&](const auto& network) { return network.contains(address); });
 }
 
 Client Policy::identify(const IpAddress& address) const {
@@ -22,49 +22,228 @@ Client Policy::identify(const IpAddress& address) const {
   return {address, 0, Role::student};
 }
 
-Decision Policy::decide(const Client& client, const Request& request) const {
-  const Building& building = buildings_[client.building];
-  auto with_identity = [&](Decision decision) {
-    decision.building = building.name;
-    decision.role = client.role;
-    return decision;
+// One decide() call: walks the precedence steps in order. A step in monitor mode does not
+// stop the walk; it is remembered and reported if nothing later blocks.
+class Policy::Evaluation {
+ public:
+  struct Reasons {
+    std::string_view block;
+    std::string_view allow;
+    std::string_view monitor;
   };
-  if (auto rule = building.allow.find(request.host); !rule.empty()) {
-    return with_identity({Action::allow, Step::building_allow, {}, rule, "building_allow", {}, {}});
+  static constexpr Reasons kCategoryReasons{"category_block", "category_allow", "category_monitor"};
+  static constexpr Reasons kFunctionReasons{"social_function_block", "social_function_allow",
+                                            "social_function_monitor"};
+
+  Evaluation(const Policy& policy, const Client& client, const Request& request, Trace* trace)
+      : policy_(policy),
+        request_(request),
+        building_(policy.buildings_[client.building]),
+        profile_(policy.profiles_[building_.profile_for_role[static_cast<int>(client.role)]]),
+        trace_(trace) {
+    base_.building = building_.name;
+    base_.role = client.role;
   }
-  if (auto rule = building.block.find(request.host); !rule.empty()) {
-    return with_identity({Action::block, Step::building_block, {}, rule, "building_block", {}, {}});
+
+  Decision run();
+
+ private:
+  // Applies the profile's action for `category`; returns true when the walk stops.
+  bool apply(CategoryId category, Step step, std::string_view rule, Reasons reasons);
+  Decision make(Action action, Step step, std::string_view category, std::string_view rule,
+                std::string_view reason) const;
+  // `text` is a callable: the words are only built when a trace was asked for.
+  template <typename Text>
+  void note(Step step, Text&& text) const {
+    if (trace_ != nullptr) {
+      trace_->steps.emplace_back(step, text());
+    }
   }
-  const Profile& profile = profiles_[building.profile_for_role[static_cast<int>(client.role)]];
-  return with_identity(category_decision(profile, request.host));
+  bool category_step();
+
+  const Policy& policy_;
+  const Request& request_;
+  const Building& building_;
+  const Profile& profile_;
+  Trace* trace_;
+  Decision base_;
+  std::optional<Decision> result_;
+  std::optional<Decision> monitored_;
+};
+
+Decision Policy::Evaluation::make(Action action, Step step, std::string_view category,
+                                  std::string_view rule, std::string_view reason) const {
+  Decision decision = base_;
+  decision.action = action;
+  decision.step = step;
+  decision.category = category;
+  decision.rule = rule;
+  decision.reason_code = reason;
+  return decision;
+}
+
+bool Policy::Evaluation::apply(CategoryId category, Step step, std::string_view rule,
+                               Reasons reasons) {
+  const auto& name = policy_.categories_[category];
+  auto action = profile_.category_action[category];
+  if (!action) {
+    note(step, [&] {
+      return std::string("matched " + std::string(rule) + " (" + name + "), which policy " +
+                         profile_.name + " does not mention: go on");
+    });
+    return false;
+  }
+  switch (*action) {
+    case CategoryAction::block:
+      note(step, [&] {
+        return std::string("matched " + std::string(rule) + " (" + name + "): blocked by policy " +
+                           profile_.name);
+      });
+      result_ = make(Action::block, step, name, rule, reasons.block);
+      return true;
+    case CategoryAction::allow:
+      note(step, [&] {
+        return std::string("matched " + std::string(rule) + " (" + name + "): allowed by policy " +
+                           profile_.name);
+      });
+      result_ = make(Action::allow, step, name, rule, reasons.allow);
+      return true;
+    case CategoryAction::monitor:
+      note(step, [&] {
+        return std::string("matched " + std::string(rule) + " (" + name +
+                           "): monitor mode, would block; go on");
+      });
+      if (!monitored_) {
+        monitored_ = make(Action::allow, step, name, rule, reasons.monitor);
+        monitored_->would_block = true;
+      }
+      return false;
+  }
+  return false;
 }
 
 // Any matching category the profile blocks wins over ones it allows, so a domain listed as
 // both "social" and "adult" is never let through by the more lenient list.
-Decision Policy::category_decision(const Profile& profile, std::string_view host) const {
-  Decision allowed{profile.default_action, Step::policy_default, {}, {}, "policy_default", {}, {}};
-  if (profile.default_action == Action::block) {
-    allowed.reason_code = "policy_default_block";
-  }
-  bool categorized = false;
-  Decision blocked;
-  bool is_blocked = false;
-  lists_.for_each_match(host, [&](std::string_view entry, std::span<const CategoryId> ids) {
+bool Policy::Evaluation::category_step() {
+  std::optional<std::pair<CategoryId, std::string_view>> allowed;
+  std::optional<std::pair<CategoryId, std::string_view>> blocked;
+  std::optional<std::pair<CategoryId, std::string_view>> monitored;
+  policy_.lists_.for_each_match(request_.host, [&](std::string_view entry, auto ids) {
     for (CategoryId id : ids) {
-      auto action = profile.category_action[id].value_or(profile.default_action);
-      if (action == Action::block) {
-        blocked = {Action::block, Step::category, categories_[id], entry, "category_block", {}, {}};
-        is_blocked = true;
-        return false;
-      }
-      if (!categorized) {
-        allowed = {Action::allow, Step::category, categories_[id], entry, "category_allow", {}, {}};
-        categorized = true;
+      switch (profile_.category_action[id].value_or(profile_.default_action == Action::block
+                                                        ? CategoryAction::block
+                                                        : CategoryAction::allow)) {
+        case CategoryAction::block:
+          blocked = {id, entry};
+          return false;
+        case CategoryAction::monitor:
+          monitored = monitored.value_or(std::pair{id, entry});
+          break;
+        case CategoryAction::allow:
+          allowed = allowed.value_or(std::pair{id, entry});
+          break;
       }
     }
     return true;
   });
-  return is_blocked ? blocked : allowed;
+  if (blocked) {
+    return apply(blocked->first, Step::category, blocked->second, kCategoryReasons);
+  }
+  if (monitored) {
+    apply(monitored->first, Step::category, monitored->second, kCategoryReasons);
+  }
+  if (allowed) {
+    note(Step::category, [&] {
+      return std::string("matched " + std::string(allowed->second) + " (" +
+                         policy_.categories_[allowed->first] + "): allowed");
+    });
+    result_ = make(Action::allow, Step::category, policy_.categories_[allowed->first],
+                   allowed->second, "category_allow");
+    return true;
+  }
+  note(Step::category, [&] { return std::string("no category list matches"); });
+  return false;
+}
+
+Decision Policy::Evaluation::run() {
+  const auto& host = request_.host;
+  if (auto rule = building_.allow.find(host); !rule.empty()) {
+    note(Step::building_allow, [&] {
+      return std::string("building " + building_.name + " allows " + std::string(rule));
+    });
+    return make(Action::allow, Step::building_allow, {}, rule, "building_allow");
+  }
+  if (auto rule = building_.block.find(host); !rule.empty()) {
+    note(Step::building_block, [&] {
+      return std::string("building " + building_.name + " blocks " + std::string(rule));
+    });
+    return make(Action::block, Step::building_block, {}, rule, "building_block");
+  }
+  if (auto rule = policy_.approved_.find(host); !rule.empty()) {
+    note(Step::approved,
+         [&] { return std::string(std::string(rule) + " is a district-approved platform"); });
+    return make(Action::allow, Step::approved, {}, rule, "district_approved");
+  }
+  note(Step::approved,
+       [&] { return std::string("not a building exception or a district-approved platform"); });
+
+  thread_local std::string path;
+  thread_local std::string url;
+  bool tunnel = request_.method == "CONNECT";
+  if (!tunnel) {
+    normalize_path(request_.path, path);
+    url.assign(host);
+    url += path;
+  } else {
+    path.clear();
+    url.clear();
+  }
+
+  if (policy_.anonymizer_) {
+    auto listed = policy_.lists_.find_in(host, *policy_.anonymizer_);
+    auto detection = listed.empty() ? policy_.detector_.detect(request_, url)
+                                    : Detection{"anonymizer_list", listed};
+    auto reason = detection.reason_code;
+    if (!reason.empty() &&
+        apply(*policy_.anonymizer_, Step::anonymizer, detection.rule, {reason, reason, reason})) {
+      return *result_;
+    }
+    if (detection.reason_code.empty()) {
+      note(Step::anonymizer,
+           [&] { return std::string("no anonymizer list entry or signature matches"); });
+    }
+  }
+
+  if (const auto* rule = policy_.functions_.match(host, request_.method, path)) {
+    auto id = policy_.function_category_[rule - policy_.functions_.rules().data()];
+    if (apply(id, Step::social_function, rule->id, kFunctionReasons)) {
+      return *result_;
+    }
+  } else {
+    note(Step::social_function,
+         [&] { return std::string("no social-platform function rule matches"); });
+  }
+
+  if (category_step() && result_->action == Action::block) {
+    return *result_;
+  }
+  if (monitored_) {
+    return *monitored_;
+  }
+  if (result_) {
+    return *result_;
+  }
+  auto reason =
+      profile_.default_action == Action::block ? "policy_default_block" : "policy_default";
+  note(Step::policy_default, [&] {
+    return std::string("policy " + profile_.name +
+                       " default: " + std::string(to_string(profile_.default_action)));
+  });
+  return make(profile_.default_action, Step::policy_default, {}, {}, reason);
+}
+
+Decision Policy::decide(const Client& client, const Request& request, Trace* trace) const {
+  return Evaluation(*this, client, request, trace).run();
 }
 
 }  // namespace hallpass::filters

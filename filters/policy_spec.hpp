@@ -3,6 +3,7 @@
 // compiles it. Keeping YAML out of filters/ keeps this library free of config formats.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,16 +20,45 @@ struct SourceLocation {
   int line = 0;
 };
 
+// One "METHOD URL" example a rule must (or must not) decide; run by the test suite.
+struct RuleExamples {
+  std::vector<std::string> match;
+  std::vector<std::string> no_match;
+};
+
+struct FunctionRuleSpec {
+  std::string id;
+  std::string platform;
+  std::string function;            // dm, post, comment, upload, live, view
+  std::vector<std::string> hosts;  // normalized; the platform's hosts unless the rule names its own
+  std::string path;                // Hyperscan regex over the normalized path; empty: whole host
+  std::vector<std::string> methods;  // upper case; empty: any
+  RuleExamples examples;
+  SourceLocation where;
+};
+
+struct SignatureSpec {
+  std::string id;
+  std::string description;
+  std::string url;  // Hyperscan regex over "host/path?query"
+  RuleExamples examples;
+  SourceLocation where;
+};
+
 struct ListSpec {
   std::string category;
   std::string folder;  // holds `domains`
   SourceLocation where;
 };
 
+// What a policy does with a category. `monitor` lets the request through but records that
+// it would have been blocked, so a district can trial a rule on real traffic first.
+enum class CategoryAction : std::uint8_t { allow, block, monitor };
+
 struct ProfileSpec {
   std::string name;
   Action default_action = Action::allow;
-  std::vector<std::pair<std::string, Action>> categories;
+  std::vector<std::pair<std::string, CategoryAction>> categories;
   SourceLocation where;
 };
 
@@ -44,6 +74,9 @@ struct BuildingSpec {
 
 struct PolicySpec {
   std::vector<IpNetwork> clients;
+  std::vector<std::string> approved;  // district-approved platforms (normalized domains)
+  std::vector<FunctionRuleSpec> functions;
+  std::vector<SignatureSpec> signatures;
   std::vector<ListSpec> lists;
   std::vector<ProfileSpec> profiles;
   std::vector<BuildingSpec> buildings;  // must include "default"

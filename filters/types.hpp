@@ -38,7 +38,9 @@ struct Request {
   std::string_view method;  // as sent: "GET", "CONNECT", ...
   std::string_view host;    // normalized (see host.hpp)
   std::uint16_t port = 80;
-  std::string_view path;  // origin-form target ("/a?b"), empty for CONNECT
+  std::string_view path;          // origin-form target ("/a?b"), empty for CONNECT
+  std::string_view content_type;  // request header values, empty when absent
+  std::string_view accept;
 };
 
 // Views point into the Policy that produced the Decision; it outlives the request because
@@ -51,6 +53,7 @@ struct Decision {
   std::string_view reason_code;  // stable snake_case code shared by logs, pages and metrics
   std::string_view building;
   Role role = Role::student;
+  bool would_block = false;  // monitor mode: allowed, but a rule in monitor mode matched
 };
 
 }  // namespace hallpass::filters

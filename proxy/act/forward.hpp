@@ -18,9 +18,9 @@ namespace hallpass::act {
 struct ForwardContext {
   const config::Config& config;
   UpstreamPool& pool;
-  std::span<char> buffer;  // the relay buffer lent for this request
+  std::span<char> buffer;         // the relay buffer lent for this request
   std::span<char> upstream_read;  // storage for reading the upstream's response
-  bool draining = false;   // close the client connection after this response
+  bool draining = false;          // close the client connection after this response
 };
 
 struct ForwardResult {

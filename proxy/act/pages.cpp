@@ -85,6 +85,14 @@ std::string_view explain_reason(std::string_view code) {
   };
   static constexpr Entry kWords[] = {
       {"building_block", "This site is on your school's local block list."},
+      {"anonymizer_list", "This site hides where you browse (a proxy, VPN or similar service)."},
+      {"anonymizer_signature",
+       "This address looks like a web proxy used to get around the filter."},
+      {"anonymizer_ip_literal", "Connections straight to a numeric address are not allowed."},
+      {"anonymizer_doh", "Private DNS services that bypass the school's filter are not allowed."},
+      {"social_function_block",
+       "This part of the site is blocked: for example, direct messages are not allowed on the "
+       "school network."},
       {"category_block", "This site is in a category your school's policy blocks."},
       {"policy_default_block",
        "Your school's policy blocks sites that are not explicitly allowed."},

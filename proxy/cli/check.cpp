@@ -16,7 +16,9 @@ struct CheckArgs {
   std::string client;
   std::string method = "GET";
   std::string url;
+  std::string content_type;
   bool body_given = false;
+  bool explain = false;
 };
 
 std::optional<CheckArgs> parse(const Args& args) {
@@ -30,9 +32,13 @@ std::optional<CheckArgs> parse(const Args& args) {
       out.client = args[++i];
     } else if (arg == "--method" && has_value) {
       out.method = args[++i];
-    } else if ((arg == "--body-file" || arg == "--content-type") && has_value) {
+    } else if (arg == "--body-file" && has_value) {
       out.body_given = true;
       ++i;
+    } else if (arg == "--content-type" && has_value) {
+      out.content_type = args[++i];
+    } else if (arg == "--explain") {
+      out.explain = true;
     } else if (!arg.starts_with("--") && out.url.empty()) {
       out.url = arg;
     } else {
@@ -66,9 +72,12 @@ std::optional<http::Target> target_of(const CheckArgs& args) {
 
 int check_command(const Args& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: hallpass check [--config FILE] --client IP [--method M] URL\n"
+    std::cout << "usage: hallpass check [--config FILE] --client IP [--method M]\n"
+                 "                      [--content-type T] [--explain] URL\n"
                  "Print the proxy's verdict for one request as JSON. URL may be host:port\n"
-                 "with --method CONNECT. Exit status 0 for every verdict.\n";
+                 "with --method CONNECT; an https:// URL is judged as the request it would\n"
+                 "carry inside the tunnel. --explain adds the precedence steps tried, in\n"
+                 "plain words. Exit status 0 for every verdict.\n";
     return 0;
   }
   auto parsed = parse(args);
@@ -76,8 +85,7 @@ int check_command(const Args& args) {
     return 2;
   }
   if (parsed->body_given) {
-    std::cerr << "hallpass check: --body-file/--content-type: content scanning is not part of "
-                 "this build yet\n";
+    std::cerr << "hallpass check: --body-file: content scanning is not part of this build yet\n";
     return 2;
   }
   auto address = filters::IpAddress::parse(parsed->client);
@@ -90,8 +98,10 @@ int check_command(const Args& args) {
   try {
     auto policy = config::build_policy(config::load_config(config_path(args)));
     auto client = policy->identify(*address);
-    filters::Request request{parsed->method, target->host, target->port, target->path};
-    auto decision = policy->decide(client, request);
+    filters::Request request{parsed->method, target->host,         target->port,
+                             target->path,   parsed->content_type, {}};
+    filters::Trace trace;
+    auto decision = policy->decide(client, request, parsed->explain ? &trace : nullptr);
     std::string out = "{";
     record::append_json_field(out, "action", filters::to_string(decision.action));
     record::append_json_field(out, "category", decision.category);
@@ -100,11 +110,16 @@ int check_command(const Args& args) {
     record::append_json_field(out, "role", filters::to_string(decision.role));
     record::append_json_field(out, "reason", decision.reason_code);
     record::append_json_field(out, "step", filters::to_string(decision.step));
-    record::append_json_field(out, "client_allowed",
-                              policy->client_allowed(*address) ? "yes" : "no");
+    record::append_json_key(out, "would_block");
+    out += decision.would_block ? "true" : "false";
+    record::append_json_key(out, "client_allowed");
+    out += policy->client_allowed(*address) ? "true" : "false";
     record::append_json_key(out, "flags");
     out += "[]}";
     std::cout << out << "\n";
+    for (const auto& [step, words] : trace.steps) {
+      std::cout << "  " << filters::to_string(step) << ": " << words << "\n";
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "hallpass: " << e.what() << "\n";

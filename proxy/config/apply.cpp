@@ -89,9 +89,10 @@ void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
 }  // namespace
 
 void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
-  r.expect_keys(root, "",
-                {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits",
-                 "timeouts", "upstream", "tls", "audit", "lists", "buildings", "policies"});
+  r.expect_keys(
+      root, "",
+      {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits", "timeouts",
+       "upstream", "tls", "audit", "lists", "buildings", "policies", "approved", "rules"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -133,6 +134,13 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   }
   if (auto n = root["audit"]) {
     apply_audit(config.audit, n, r);
+  }
+  if (auto n = root["rules"]; n && !n.IsNull()) {
+    r.expect_map(n, "rules");
+    for (const auto& item : n) {
+      auto name = item.first.Scalar();
+      config.rule_files[name] = resolve_path(r.file(), r.string(item.second, "rules." + name));
+    }
   }
   apply_policy_sections(config.policy, root, r);
 }

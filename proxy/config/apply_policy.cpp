@@ -30,6 +30,21 @@ filters::Action action(const YAML::Node& node, const std::string& key, const Yam
   r.fail(node, key, "expected allow or block, got \"" + text + "\"");
 }
 
+filters::CategoryAction category_action(const YAML::Node& node, const std::string& key,
+                                        const YamlReader& r) {
+  auto text = r.string(node, key);
+  if (text == "allow") {
+    return filters::CategoryAction::allow;
+  }
+  if (text == "block") {
+    return filters::CategoryAction::block;
+  }
+  if (text == "monitor") {
+    return filters::CategoryAction::monitor;
+  }
+  r.fail(node, key, "expected allow, block or monitor, got \"" + text + "\"");
+}
+
 void apply_lists(filters::PolicySpec& spec, const YAML::Node& node, const YamlReader& r) {
   r.expect_map(node, "lists");
   for (const auto& item : node) {
@@ -58,7 +73,7 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
     r.expect_map(n, key + ".categories");
     for (const auto& item : n) {
       auto category = item.first.Scalar();
-      auto chosen = action(item.second, key + ".categories." + category, r);
+      auto chosen = category_action(item.second, key + ".categories." + category, r);
       auto it = std::find_if(profile.categories.begin(), profile.categories.end(),
                              [&](const auto& c) { return c.first == category; });
       if (it == profile.categories.end()) {
@@ -125,6 +140,9 @@ void apply_building(filters::BuildingSpec& building, const YAML::Node& node, con
 void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root, const YamlReader& r) {
   if (auto n = root["clients"]) {
     spec.clients = r.networks(n, "clients");
+  }
+  if (auto n = root["approved"]) {
+    spec.approved = domains(n, "approved", r);
   }
   if (auto n = root["lists"]; n && !n.IsNull()) {
     apply_lists(spec, n, r);

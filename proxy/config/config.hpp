@@ -57,6 +57,7 @@ struct Config {
   std::string tls_ca_cert;
   std::string tls_ca_key;
   Audit audit;
+  std::map<std::string, std::string> rule_files;  // `rules:` name → file, read into `policy`
   filters::PolicySpec policy;
 };
 

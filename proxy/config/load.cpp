@@ -2,6 +2,7 @@
 
 #include "proxy/config/apply.hpp"
 #include "proxy/config/file_source.hpp"
+#include "proxy/config/rule_files.hpp"
 
 namespace hallpass::config {
 
@@ -46,6 +47,9 @@ Config load_config(const std::string& path) {
   Config config;
   config.source = path;
   load_into(config, path, 0);
+  for (const auto& [name, file] : config.rule_files) {
+    load_rule_file(file, config.policy);
+  }
   return config;
 }
 

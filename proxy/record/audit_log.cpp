@@ -56,6 +56,10 @@ std::string audit_line(const Outcome& o) {
   append_json_field(line, "category", o.decision.category);
   append_json_field(line, "rule", o.decision.rule);
   append_json_field(line, "reason", o.decision.reason_code);
+  if (o.decision.would_block) {
+    append_json_key(line, "would_block");
+    line += "true";
+  }
   append_json_field(line, "status", static_cast<long long>(o.status));
   append_json_field(line, "bytes_in", static_cast<long long>(o.bytes_from_client));
   append_json_field(line, "bytes_out", static_cast<long long>(o.bytes_to_client));

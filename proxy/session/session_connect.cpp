@@ -36,7 +36,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     co_return;
   }
 
-  filters::Request asked{outcome.method, target.host, target.port, {}};
+  filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}};
   outcome.decision = connection.policy->decide(connection.client, asked);
   if (outcome.decision.action == filters::Action::block) {
     outcome.status = 403;

@@ -42,7 +42,16 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
   outcome.port = target.port;
   outcome.path = path_without_query(target.path);
 
-  filters::Request asked{outcome.method, target.host, target.port, target.path};
+  auto header = [&](bhttp::field field) {
+    auto value = request[field];
+    return std::string_view(value.data(), value.size());
+  };
+  filters::Request asked{outcome.method,
+                         target.host,
+                         target.port,
+                         target.path,
+                         header(bhttp::field::content_type),
+                         header(bhttp::field::accept)};
   outcome.decision = connection.policy->decide(connection.client, asked);
 
   if (outcome.decision.action == filters::Action::block) {

@@ -67,10 +67,11 @@ TEST_F(ConfigFiles, ExtendsMergesNamedMapsAndReplacesTheRest) {
   EXPECT_EQ(config.policy.lists.back().folder, dir_ + "lists/games");
   auto policy = build_policy(config);
   auto student = policy->identify(*filters::IpAddress::parse("127.0.0.1"));
-  EXPECT_EQ(policy->decide(student, {"GET", "games.test", 80, "/"}).category, "games");
+  EXPECT_EQ(policy->decide(student, {"GET", "games.test", 80, "/", {}, {}}).category, "games");
   // The default's own categories survive the merge.
-  EXPECT_EQ(policy->decide(student, {"GET", "nordvpn.com", 80, "/"}).category, "anonymizer");
-  EXPECT_EQ(policy->decide(student, {"GET", "blocked.test", 80, "/"}).reason_code,
+  EXPECT_EQ(policy->decide(student, {"GET", "nordvpn.com", 80, "/", {}, {}}).category,
+            "anonymizer");
+  EXPECT_EQ(policy->decide(student, {"GET", "blocked.test", 80, "/", {}, {}}).reason_code,
             "building_block");
 }
 

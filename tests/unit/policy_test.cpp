@@ -42,7 +42,7 @@ TEST_P(DefaultPolicy, Decides) {
   auto host = filters::normalize_host(c.host);
   ASSERT_TRUE(host);
   auto client = policy.identify(*address);
-  auto decision = policy.decide(client, {"GET", *host, 80, "/"});
+  auto decision = policy.decide(client, {"GET", *host, 80, "/", {}, {}});
   EXPECT_EQ(filters::to_string(decision.action), c.action) << c.client << " " << c.host;
   EXPECT_EQ(decision.reason_code, c.reason) << c.client << " " << c.host;
   EXPECT_EQ(decision.category, c.category) << c.client << " " << c.host;
@@ -72,15 +72,15 @@ INSTANTIATE_TEST_SUITE_P(
                      "student"},
         DecisionCase{"::1", "example.org", "allow", "policy_default", "", "default", "student"},
         // Anonymizers are blocked for everyone.
-        DecisionCase{kHsStaff, "nordvpn.com", "block", "category_block", "anonymizer",
+        DecisionCase{kHsStaff, "nordvpn.com", "block", "anonymizer_list", "anonymizer",
                      "high-school", "staff"},
-        DecisionCase{kHsStudent, "www.torproject.org", "block", "category_block", "anonymizer",
+        DecisionCase{kHsStudent, "www.torproject.org", "block", "anonymizer_list", "anonymizer",
                      "high-school", "student"},
-        DecisionCase{kElStudent, "CroxyProxy.com.", "block", "category_block", "anonymizer",
+        DecisionCase{kElStudent, "CroxyProxy.com.", "block", "anonymizer_list", "anonymizer",
                      "elementary", "student"},
-        DecisionCase{kElStaff, "dns.google", "block", "category_block", "anonymizer", "elementary",
+        DecisionCase{kElStaff, "dns.google", "block", "anonymizer_list", "anonymizer", "elementary",
                      "staff"},
-        DecisionCase{"127.0.0.1", "cloudflare-dns.com", "block", "category_block", "anonymizer",
+        DecisionCase{"127.0.0.1", "cloudflare-dns.com", "block", "anonymizer_list", "anonymizer",
                      "default", "student"},
         // Adult content is blocked for everyone.
         DecisionCase{kHsStaff, "www.pornhub.com", "block", "category_block", "adult", "high-school",
@@ -125,7 +125,7 @@ TEST(PolicyPrecedence, BuildingAllowBeatsBlockAndCategories) {
   auto client = policy->identify(*filters::IpAddress::parse("10.20.17.9"));
   auto hs = policy->identify(*filters::IpAddress::parse("10.10.16.9"));
   auto decide = [&](const filters::Client& who, const char* host) {
-    return policy->decide(who, {"GET", host, 80, "/"});
+    return policy->decide(who, {"GET", host, 80, "/", {}, {}});
   };
   EXPECT_EQ(decide(hs, "both.test").step, filters::Step::building_allow);
   EXPECT_EQ(decide(hs, "en.wikipedia.org").step, filters::Step::building_block);

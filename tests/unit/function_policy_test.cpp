@@ -1,0 +1,199 @@
+// Decisions that depend on the path, the method or headers: social-platform functions,
+// anonymizer detection, district-approved platforms, monitor mode, and --explain traces.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "filters/load_error.hpp"
+#include "proxy/config/file_source.hpp"
+#include "proxy/config/load.hpp"
+#include "proxy/http/target.hpp"
+
+namespace hallpass {
+namespace {
+
+struct Asked {
+  std::string method;
+  http::Target target;
+};
+
+Asked ask(const std::string& text) {
+  auto space = text.find(' ');
+  Asked out{text.substr(0, space), {}};
+  auto url = text.substr(space + 1);
+  if (out.method == "CONNECT") {
+    out.target = *http::parse_connect_target(url).target;
+  } else if (url.starts_with("https://")) {
+    out.target = *http::parse_absolute_target("http://" + url.substr(8)).target;
+    out.target.port = 443;
+  } else {
+    out.target = *http::parse_absolute_target(url).target;
+  }
+  return out;
+}
+
+filters::Decision decide(const filters::Policy& policy, const char* client, const std::string& text,
+                         std::string_view content_type = {}, filters::Trace* trace = nullptr) {
+  auto asked = ask(text);
+  auto who = policy.identify(*filters::IpAddress::parse(client));
+  return policy.decide(
+      who,
+      {asked.method, asked.target.host, asked.target.port, asked.target.path, content_type, {}},
+      trace);
+}
+
+const filters::Policy& default_policy() {
+  static auto policy =
+      config::build_policy(config::load_config(std::string(config::kEmbeddedDefault)));
+  return *policy;
+}
+
+struct Case {
+  const char* client;
+  const char* request;
+  const char* action;
+  const char* reason;
+  const char* category;
+  const char* rule;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.client << " " << c.request;
+}
+
+class FunctionsAndAnonymizers : public testing::TestWithParam<Case> {};
+
+TEST_P(FunctionsAndAnonymizers, Decide) {
+  const auto& c = GetParam();
+  auto decision = decide(default_policy(), c.client, c.request);
+  EXPECT_EQ(filters::to_string(decision.action), c.action);
+  EXPECT_EQ(decision.reason_code, c.reason);
+  EXPECT_EQ(decision.category, c.category);
+  EXPECT_EQ(decision.rule, c.rule);
+}
+
+constexpr const char* kHsStaff = "10.10.0.5";
+constexpr const char* kHsStudent = "10.10.16.5";
+constexpr const char* kElStudent = "10.20.17.9";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, FunctionsAndAnonymizers,
+    testing::Values(
+        // DMs are blocked for everyone; the rest of the platform follows the category.
+        Case{kHsStaff, "GET https://www.instagram.com/direct/inbox/", "block",
+             "social_function_block", "social-dm", "instagram-direct-web"},
+        Case{kHsStaff, "GET https://www.instagram.com/natgeo/", "allow", "category_allow", "social",
+             "instagram.com"},
+        Case{kHsStaff, "POST https://i.instagram.com/api/v1/media/configure/", "allow",
+             "category_allow", "social", "instagram.com"},
+        Case{kHsStudent, "POST https://www.instagram.com/api/v1/direct_v2/threads/broadcast/text/",
+             "block", "social_function_block", "social-dm", "instagram-direct-api"},
+        Case{kHsStudent, "GET https://www.tiktok.com/live", "block", "social_function_block",
+             "social-live", "tiktok-live"},
+        Case{kHsStudent, "POST https://www.tiktok.com/api/comment/publish/", "allow",
+             "category_allow", "social", "tiktok.com"},
+        Case{kElStudent, "GET https://www.instagram.com/natgeo/", "block", "category_block",
+             "social", "instagram.com"},
+        Case{kElStudent, "GET https://www.instagram.com/direct/inbox/", "block",
+             "social_function_block", "social-dm", "instagram-direct-web"},
+        Case{kHsStaff, "CONNECT www.messenger.com:443", "block", "social_function_block",
+             "social-dm", "messenger-site"},
+        Case{kHsStaff, "CONNECT www.facebook.com:443", "allow", "category_allow", "social",
+             "facebook.com"},
+        Case{kHsStaff, "CONNECT gateway.discord.gg:443", "block", "social_function_block",
+             "social-dm", "discord-gateway"},
+        Case{kHsStaff, "GET https://discord.com/channels/99/42", "allow", "category_allow",
+             "social", "discord.com"},
+        // Bypass attempts on a path rule still land on it.
+        Case{kHsStaff, "GET https://www.instagram.com//direct/inbox", "block",
+             "social_function_block", "social-dm", "instagram-direct-web"},
+        Case{kHsStaff, "GET https://WWW.INSTAGRAM.COM./DIRECT/inbox", "block",
+             "social_function_block", "social-dm", "instagram-direct-web"},
+        // Near misses are not the platform.
+        Case{kHsStaff, "GET http://www.instagram.com.evil.example/direct/inbox/", "allow",
+             "policy_default", "", ""},
+        Case{kHsStaff, "GET http://notinstagram.com/direct/", "allow", "policy_default", "", ""},
+        // Anonymizers: list, IP-literal CONNECT, DoH, web-proxy signatures; staff included.
+        Case{kHsStaff, "CONNECT nordvpn.com:443", "block", "anonymizer_list", "anonymizer",
+             "nordvpn.com"},
+        Case{kHsStaff, "CONNECT 93.184.216.34:443", "block", "anonymizer_ip_literal", "anonymizer",
+             "connect-ip-literal"},
+        Case{kHsStaff, "CONNECT [2001:db8::1]:443", "block", "anonymizer_ip_literal", "anonymizer",
+             "connect-ip-literal"},
+        Case{kHsStaff, "GET http://93.184.216.34/", "allow", "policy_default", "", ""},
+        Case{kHsStaff, "GET https://dns.google/dns-query?dns=AAABAAAB", "block", "anonymizer_list",
+             "anonymizer", "dns.google"},
+        Case{kHsStaff, "POST https://doh.unlisted.example/dns-query", "block", "anonymizer_doh",
+             "anonymizer", "dns-over-https"},
+        Case{kHsStudent, "GET http://freeproxy.example/browse.php?u=aHR0cHM6Ly9h&b=4", "block",
+             "anonymizer_signature", "anonymizer", "glype-browse"},
+        Case{kHsStudent, "GET http://www-instagram-com.translate.goog/direct/inbox/", "block",
+             "anonymizer_signature", "anonymizer", "translation-proxy"}));
+
+TEST(DohDetection, ByMediaType) {
+  auto decision = decide(default_policy(), kHsStaff, "POST https://resolver.unlisted.example/q",
+                         "Application/DNS-Message");
+  EXPECT_EQ(decision.reason_code, "anonymizer_doh");
+}
+
+class CustomPolicy : public testing::Test {
+ protected:
+  std::shared_ptr<const filters::Policy> load(const std::string& yaml) {
+    auto dir = testing::TempDir() + "hallpass_custom_policy/";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "hallpass.yaml") << yaml;
+    return config::build_policy(config::load_config(dir + "hallpass.yaml"));
+  }
+};
+
+TEST_F(CustomPolicy, ApprovedPlatformsComeBeforeAnonymizersFunctionsAndCategories) {
+  auto policy = load("extends: default\napproved: [messenger.com, instagram.com]\n");
+  auto decision = decide(*policy, kElStudent, "GET https://www.instagram.com/direct/inbox/");
+  EXPECT_EQ(decision.action, filters::Action::allow);
+  EXPECT_EQ(decision.step, filters::Step::approved);
+  EXPECT_EQ(decision.reason_code, "district_approved");
+  EXPECT_EQ(decision.rule, "instagram.com");
+}
+
+TEST_F(CustomPolicy, MonitorModeAllowsButRecordsWouldBlock) {
+  auto policy = load(
+      "extends: default\n"
+      "policies:\n"
+      "  high-school-student: {categories: {social-post: monitor, adult: monitor}}\n");
+  auto post = decide(*policy, kHsStudent, "POST https://i.instagram.com/api/v1/media/configure/");
+  EXPECT_EQ(post.action, filters::Action::allow);
+  EXPECT_TRUE(post.would_block);
+  EXPECT_EQ(post.reason_code, "social_function_monitor");
+  EXPECT_EQ(post.category, "social-post");
+  auto adult = decide(*policy, kHsStudent, "GET http://www.pornhub.com/");
+  EXPECT_EQ(adult.action, filters::Action::allow);
+  EXPECT_TRUE(adult.would_block);
+  EXPECT_EQ(adult.reason_code, "category_monitor");
+  // A real block later in the walk still wins over a monitored match.
+  auto dm = decide(*policy, kHsStudent, "GET https://www.instagram.com/direct/inbox/");
+  EXPECT_EQ(dm.action, filters::Action::block);
+  EXPECT_FALSE(dm.would_block);
+  auto plain = decide(*policy, kHsStudent, "GET http://example.org/");
+  EXPECT_FALSE(plain.would_block);
+}
+
+TEST_F(CustomPolicy, UnknownCategoryActionIsAnError) {
+  EXPECT_THROW(load("extends: default\npolicies: {staff: {categories: {social-dm: maybe}}}\n"),
+               filters::LoadError);
+}
+
+TEST(Explain, NamesEveryStepTriedUntilTheDecidingOne) {
+  filters::Trace trace;
+  auto decision =
+      decide(default_policy(), kHsStaff, "GET https://www.instagram.com/direct/t/1/", {}, &trace);
+  ASSERT_EQ(decision.step, filters::Step::social_function);
+  ASSERT_GE(trace.steps.size(), 3u);
+  EXPECT_EQ(trace.steps.front().first, filters::Step::approved);
+  EXPECT_EQ(trace.steps.back().first, filters::Step::social_function);
+  EXPECT_NE(trace.steps.back().second.find("instagram-direct-web"), std::string::npos);
+  EXPECT_NE(trace.steps.back().second.find("blocked by policy staff"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hallpass
