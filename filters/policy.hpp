@@ -9,6 +9,7 @@
 
 #include "filters/anonymizer_detector.hpp"
 #include "filters/domain_table.hpp"
+#include "filters/enforcement.hpp"
 #include "filters/function_catalog.hpp"
 #include "filters/policy_spec.hpp"
 #include "filters/types.hpp"
@@ -38,6 +39,8 @@ class Policy {
   // Longest matching building network wins; no match is `default` as a student.
   Client identify(const IpAddress& address) const;
   Decision decide(const Client& client, const Request& request, Trace* trace = nullptr) const;
+  // SafeSearch and account restrictions for an allowed request to `host` (normalized).
+  Enforcement enforcement(const Client& client, std::string_view host) const;
 
   std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
   const std::vector<std::string>& categories() const { return categories_; }
@@ -49,6 +52,8 @@ class Policy {
     std::string name;
     Action default_action = Action::allow;
     std::vector<std::optional<CategoryAction>> category_action;  // by CategoryId
+    SafeSearch safesearch = SafeSearch::off;
+    bool restrict_accounts = false;
   };
   struct Building {
     std::string name;
@@ -71,6 +76,7 @@ class Policy {
   std::optional<CategoryId> anonymizer_;  // the `anonymizer` category, when there is one
   DomainTable lists_;
   DomainTable approved_;
+  AccountRestrictions accounts_;
   FunctionCatalog functions_;
   std::vector<CategoryId> function_category_;  // by function rule index
   AnonymizerDetector detector_;

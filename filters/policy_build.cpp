@@ -33,6 +33,7 @@ CategoryId Policy::category_id(const std::string& name) {
 std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFile& read) {
   auto policy = std::make_shared<Policy>();
   policy->clients_ = spec.clients;
+  policy->accounts_ = spec.accounts;
   for (const auto& domain : spec.approved) {
     policy->approved_.insert(domain, 0);
   }
@@ -58,7 +59,11 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
   }
 
   for (const auto& spec_profile : spec.profiles) {
-    Profile profile{spec_profile.name, spec_profile.default_action, {}};
+    Profile profile{spec_profile.name,
+                    spec_profile.default_action,
+                    {},
+                    spec_profile.safesearch,
+                    spec_profile.restrict_accounts};
     profile.category_action.resize(policy->categories_.size());
     for (const auto& [category, action] : spec_profile.categories) {
       auto it = std::find(policy->categories_.begin(), policy->categories_.end(), category);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "filters/enforcement.hpp"
 #include "filters/ip_address.hpp"
 #include "filters/types.hpp"
 
@@ -59,6 +60,8 @@ struct ProfileSpec {
   std::string name;
   Action default_action = Action::allow;
   std::vector<std::pair<std::string, CategoryAction>> categories;
+  SafeSearch safesearch = SafeSearch::off;
+  bool restrict_accounts = false;
   SourceLocation where;
 };
 
@@ -75,6 +78,7 @@ struct BuildingSpec {
 struct PolicySpec {
   std::vector<IpNetwork> clients;
   std::vector<std::string> approved;  // district-approved platforms (normalized domains)
+  AccountRestrictions accounts;
   std::vector<FunctionRuleSpec> functions;
   std::vector<SignatureSpec> signatures;
   std::vector<ListSpec> lists;

@@ -2,10 +2,12 @@
 // back. Shared by plain HTTP and (later) intercepted TLS through the Stream parameter.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "filters/types.hpp"
 #include "proxy/act/headers.hpp"
 #include "proxy/act/relay.hpp"
 #include "proxy/act/upstream.hpp"
@@ -15,19 +17,30 @@
 
 namespace hallpass::act {
 
+// Judges where a redirect leads before the client follows it (Dracut 9: "Be aware of URL
+// shortening services. Verify the landing site"); returns the block decision, if any.
+using RedirectJudge = std::function<std::optional<filters::Decision>(const http::Target&)>;
+
 struct ForwardContext {
   const config::Config& config;
   UpstreamPool& pool;
   std::span<char> buffer;         // the relay buffer lent for this request
   std::span<char> upstream_read;  // storage for reading the upstream's response
   bool draining = false;          // close the client connection after this response
+  RedirectJudge judge_redirect;
+};
+
+struct BlockedRedirect {
+  filters::Decision decision;
+  std::string landing;  // the host the redirect pointed to
 };
 
 struct ForwardResult {
-  unsigned status = 0;                     // what the client was sent; 0 when nothing was
-  bool client_keep_alive = false;          // the client connection may carry another request
-  std::optional<UpstreamFailure> failure;  // set when the session must answer with a page
-  std::optional<http::Refusal> refusal;    // the request body was malformed
+  unsigned status = 0;                      // what the client was sent; 0 when nothing was
+  bool client_keep_alive = false;           // the client connection may carry another request
+  std::optional<UpstreamFailure> failure;   // set when the session must answer with a page
+  std::optional<http::Refusal> refusal;     // the request body was malformed
+  std::optional<BlockedRedirect> redirect;  // the response redirected to a blocked place
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_to_client = 0;
 };
@@ -37,6 +50,11 @@ inline constexpr http::Refusal kBadBody{400, "bad_body", "The request body is ma
 namespace detail {
 
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
+
+// The landing place of a 3xx response's Location, resolved against the request's target;
+// nullopt when the response is not a redirect or its Location cannot be parsed.
+std::optional<http::Target> redirect_landing(const bhttp::response<bhttp::buffer_body>& response,
+                                             const http::Target& request_target);
 
 struct Exchange {
   explicit Exchange(std::span<char> storage) : buffer(storage.data(), storage.size()) {}
@@ -150,6 +168,14 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   }
 
   auto& res = response->get();
+  if (context.judge_redirect) {
+    if (auto landing = redirect_landing(res, target)) {
+      if (auto blocked = context.judge_redirect(*landing)) {
+        result.redirect = BlockedRedirect{*blocked, landing->host};
+        co_return result;  // the response is dropped with its connection, never relayed
+      }
+    }
+  }
   bool upstream_reusable = response->keep_alive() && !response->need_eof();
   client_keep_alive = client_keep_alive && !response->need_eof();
   prepare_client_response(res, client_version, client_keep_alive);

@@ -60,3 +60,16 @@ bool expects_continue(const bhttp::fields& fields) {
 }
 
 }  // namespace hallpass::act
+
+namespace hallpass::act {
+
+void apply_enforcement(bhttp::fields& fields, const filters::Enforcement& enforcement) {
+  for (auto name : filters::kEnforcementHeaders) {
+    fields.erase(name);
+  }
+  for (const auto& header : enforcement.headers) {
+    fields.set(header.name, header.value);
+  }
+}
+
+}  // namespace hallpass::act

@@ -3,6 +3,7 @@
 // directions gain a Via entry.
 #pragma once
 
+#include "filters/enforcement.hpp"
 #include "proxy/http/beast.hpp"
 #include "proxy/http/target.hpp"
 
@@ -24,5 +25,8 @@ void prepare_client_response(bhttp::response<bhttp::buffer_body>& response, unsi
                              bool keep_alive);
 
 bool expects_continue(const bhttp::fields& fields);
+
+// Removes client-sent copies of the enforcement headers, then sets the policy's.
+void apply_enforcement(bhttp::fields& fields, const filters::Enforcement& enforcement);
 
 }  // namespace hallpass::act

@@ -64,10 +64,25 @@ void apply_lists(filters::PolicySpec& spec, const YAML::Node& node, const YamlRe
 
 void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
   auto key = "policies." + profile.name;
-  r.expect_keys(node, key, {"default", "categories"});
+  r.expect_keys(node, key, {"default", "categories", "safesearch", "restrict_accounts"});
   profile.where = {r.file(), r.line(node)};
   if (auto n = node["default"]) {
     profile.default_action = action(n, key + ".default", r);
+  }
+  if (auto n = node["safesearch"]) {
+    auto text = r.string(n, key + ".safesearch");
+    if (text == "off") {
+      profile.safesearch = filters::SafeSearch::off;
+    } else if (text == "moderate") {
+      profile.safesearch = filters::SafeSearch::moderate;
+    } else if (text == "strict") {
+      profile.safesearch = filters::SafeSearch::strict;
+    } else {
+      r.fail(n, key + ".safesearch", "expected off, moderate or strict, got \"" + text + "\"");
+    }
+  }
+  if (auto n = node["restrict_accounts"]) {
+    profile.restrict_accounts = r.boolean(n, key + ".restrict_accounts");
   }
   if (auto n = node["categories"]; n && !n.IsNull()) {
     r.expect_map(n, key + ".categories");
@@ -140,6 +155,22 @@ void apply_building(filters::BuildingSpec& building, const YAML::Node& node, con
 void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root, const YamlReader& r) {
   if (auto n = root["clients"]) {
     spec.clients = r.networks(n, "clients");
+  }
+  if (auto n = root["accounts"]) {
+    r.expect_keys(n, "accounts",
+                  {"google_allowed_domains", "microsoft_tenants", "microsoft_tenant_context"});
+    if (n["google_allowed_domains"]) {
+      spec.accounts.google_allowed_domains =
+          r.string(n["google_allowed_domains"], "accounts.google_allowed_domains");
+    }
+    if (n["microsoft_tenants"]) {
+      spec.accounts.microsoft_tenants =
+          r.string(n["microsoft_tenants"], "accounts.microsoft_tenants");
+    }
+    if (n["microsoft_tenant_context"]) {
+      spec.accounts.microsoft_context =
+          r.string(n["microsoft_tenant_context"], "accounts.microsoft_tenant_context");
+    }
   }
   if (auto n = root["approved"]) {
     spec.approved = domains(n, "approved", r);

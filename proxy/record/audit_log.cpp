@@ -63,6 +63,12 @@ std::string audit_line(const Outcome& o) {
   append_json_field(line, "status", static_cast<long long>(o.status));
   append_json_field(line, "bytes_in", static_cast<long long>(o.bytes_from_client));
   append_json_field(line, "bytes_out", static_cast<long long>(o.bytes_to_client));
+  if (!o.redirect_to.empty()) {
+    append_json_field(line, "redirect_to", o.redirect_to);
+  }
+  if (!o.enforced_via.empty()) {
+    append_json_field(line, "enforced_via", o.enforced_via);
+  }
   if (!o.upstream_error.empty()) {
     append_json_field(line, "upstream_error", o.upstream_error);
   }

@@ -25,6 +25,8 @@ struct Outcome {
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_to_client = 0;
   std::string_view upstream_error;  // cause code when the upstream failed
+  std::string_view enforced_via;    // SafeSearch host a tunnel was sent to instead
+  std::string_view redirect_to;     // landing host of a redirect that was blocked
   double duration_seconds = 0;
 };
 

@@ -47,7 +47,16 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     co_return;
   }
 
-  auto connected = co_await act::connect_upstream(target, context.config.upstream,
+  // SafeSearch for a tunnel: connect to the provider's enforcement host; the client's TLS
+  // name is unchanged, so nothing is decrypted.
+  auto enforcement = connection.policy->enforcement(connection.client, target.host);
+  auto destination = target;
+  if (!enforcement.connect_via.empty()) {
+    destination.host = std::string(enforcement.connect_via);
+    destination.authority = destination.host + ":" + std::to_string(destination.port);
+    outcome.enforced_via = enforcement.connect_via;
+  }
+  auto connected = co_await act::connect_upstream(destination, context.config.upstream,
                                                   context.config.timeouts.connect);
   if (!connected.stream) {
     co_await report_upstream_failure(connection, exchange, connected.failure, true);

@@ -1,5 +1,6 @@
 // An absolute-form HTTP request: decide on its URL, then block or forward.
 #include "proxy/act/forward.hpp"
+#include "proxy/act/headers.hpp"
 #include "proxy/act/respond.hpp"
 #include "proxy/session/connection.hpp"
 
@@ -24,6 +25,20 @@ awaitable<void> report_upstream_failure(Connection& connection, Exchange& exchan
   if (send_page) {
     co_await exchange.send_error(connection, failure.status, failure.cause, failure.message);
   }
+}
+
+// The site answered with a redirect to a blocked place: the client gets the block page
+// naming the landing site instead of the redirect.
+awaitable<void> block_redirect(Connection& connection, Exchange& exchange,
+                               const act::BlockedRedirect& redirect) {
+  auto& outcome = exchange.outcome;
+  outcome.decision = redirect.decision;
+  outcome.redirect_to = redirect.landing;
+  outcome.status = 403;
+  auto html =
+      act::block_page(exchange.page_context(connection), redirect.decision, redirect.landing);
+  co_await act::write_page(connection.stream, 403, std::move(html), false, exchange.version,
+                           connection.idle());
 }
 
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange) {
@@ -65,10 +80,20 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
     co_return keep_alive;
   }
 
+  act::apply_enforcement(request, connection.policy->enforcement(connection.client, target.host));
   auto lease = context.buffers.lease();
   auto half = lease.span().size() / 2;
-  act::ForwardContext forward_context{context.config, context.pool, lease.span().first(half),
-                                      lease.span().subspan(half), context.draining};
+  auto judge = [&](const http::Target& landing) -> std::optional<filters::Decision> {
+    filters::Request where{"GET", landing.host, landing.port, landing.path, {}, {}};
+    auto decision = connection.policy->decide(connection.client, where);
+    if (decision.action == filters::Action::block) {
+      return decision;
+    }
+    return std::nullopt;
+  };
+  act::ForwardContext forward_context{context.config,           context.pool,
+                                      lease.span().first(half), lease.span().subspan(half),
+                                      context.draining,         judge};
   auto result =
       co_await act::forward(connection.stream, connection.buffer, parser, target, forward_context);
   outcome.bytes_from_client = result.bytes_from_client;
@@ -76,6 +101,11 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
   outcome.status = result.status;
   if (result.refusal && result.status == 0) {
     co_await exchange.refuse(connection, *result.refusal);
+    exchange.record(connection);
+    co_return false;
+  }
+  if (result.redirect) {
+    co_await block_redirect(connection, exchange, *result.redirect);
     exchange.record(connection);
     co_return false;
   }

@@ -808,6 +808,7 @@ class Origin:
       /chunked?n=N              N pattern bytes chunked
       /close?n=N                N pattern bytes, neither length nor chunked, then close
       /hop                      a response carrying hop-by-hop headers
+      /redirect?to=URL[&status=N]  a redirect (302 unless given) to URL
       /hang                     never answers until the Origin is closed
       anything else             200 "ok"
     """
@@ -948,6 +949,9 @@ class Origin:
                         ("Keep-Alive", "timeout=4321"),
                         ("X-Resp-End", "kept"),
                     ])
+                elif path == "/redirect":
+                    self._send(int(q.get("status", ["302"])[0]), b"moved", "text/plain",
+                               headers=[("Location", q["to"][0])])
                 elif path == "/hang":
                     origin.hang_started.set()
                     origin.release.wait(180)
