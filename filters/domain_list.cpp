@@ -23,6 +23,9 @@ std::size_t load_domain_list(std::string_view text, const std::string& file, Cat
                              DomainTable& table) {
   std::size_t added = 0;
   int line_number = 0;
+  // UT1 lines average ~16 bytes: reserving up front saves rehashing millions of entries.
+  table.reserve(text.size() / 16, text.size());
+  std::string domain;
   while (!text.empty()) {
     auto end = text.find('\n');
     auto line = text.substr(0, end);
@@ -39,11 +42,10 @@ std::size_t load_domain_list(std::string_view text, const std::string& file, Cat
     if (line.front() == '.') {
       line.remove_prefix(1);
     }
-    auto domain = normalize_host(line);
-    if (!domain) {
+    if (!normalize_host(line, domain)) {
       throw LoadError(file, line_number, "not a domain: \"" + std::string(line) + "\"");
     }
-    table.insert(*domain, category);
+    table.insert(domain, category);
     ++added;
   }
   return added;

@@ -20,32 +20,37 @@ char lower(char c) {
 }  // namespace
 
 std::optional<std::string> normalize_host(std::string_view host) {
+  std::string out;
+  if (!normalize_host(host, out)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+bool normalize_host(std::string_view host, std::string& out) {
+  out.clear();
   if (!host.empty() && host.front() == '[') {
     auto address = IpAddress::parse(host);
     if (!address || address->is_v4()) {
-      return std::nullopt;
+      return false;
     }
-    return address->to_string();
+    out = address->to_string();
+    return true;
   }
   if (!host.empty() && host.back() == '.') {
     host.remove_suffix(1);  // "example.com." is the same name, fully qualified
   }
   if (host.empty() || host.size() > 253 || host.front() == '.') {
-    return std::nullopt;
+    return false;
   }
-  std::string out;
-  out.reserve(host.size());
   for (char c : host) {
     c = lower(c);
-    if (!is_host_char(c)) {
-      return std::nullopt;
+    if (!is_host_char(c) || (c == '.' && !out.empty() && out.back() == '.')) {
+      return false;
     }
     out.push_back(c);
   }
-  if (out.find("..") != std::string::npos) {
-    return std::nullopt;
-  }
-  return out;
+  return true;
 }
 
 std::optional<HostPort> split_host_port(std::string_view authority) {

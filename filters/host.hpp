@@ -14,6 +14,9 @@ namespace hallpass::filters {
 // bytes, characters outside letters, digits, '-', '_', '.', or an IPv6 literal).
 std::optional<std::string> normalize_host(std::string_view host);
 
+// The same into `out` (its capacity reused); false when refused. For bulk list loading.
+bool normalize_host(std::string_view host, std::string& out);
+
 // Splits "host:port" / "[v6]:port" / "host". Port 0 when absent; nullopt when malformed.
 struct HostPort {
   std::string_view host;
