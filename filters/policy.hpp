@@ -48,12 +48,25 @@ class Policy {
   Counts counts() const;
 
  private:
+  using Actions = std::vector<std::optional<CategoryAction>>;  // by CategoryId
+  struct Schedule {
+    std::string name;
+    std::uint8_t days;
+    std::int16_t from;
+    std::int16_t to;
+    Actions category_action;
+    bool in_force(LocalTime when) const {
+      return when.weekday >= 0 && ((days >> when.weekday) & 1U) && when.minute >= from &&
+             when.minute < to;
+    }
+  };
   struct Profile {
     std::string name;
     Action default_action = Action::allow;
-    std::vector<std::optional<CategoryAction>> category_action;  // by CategoryId
+    Actions category_action;
     SafeSearch safesearch = SafeSearch::off;
     bool restrict_accounts = false;
+    std::vector<Schedule> schedules = {};
   };
   struct Building {
     std::string name;
@@ -69,6 +82,8 @@ class Policy {
   class Evaluation;
 
   CategoryId category_id(const std::string& name);
+  Actions resolve_actions(const std::vector<std::pair<std::string, CategoryAction>>& named,
+                          const SourceLocation& where, const std::string& owner) const;
 
   std::vector<IpNetwork> clients_;
   std::vector<Network> networks_;  // sorted by prefix, longest first

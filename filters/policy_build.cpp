@@ -21,6 +21,22 @@ std::optional<std::size_t> index_of(const std::vector<Named>& items, std::string
 
 }  // namespace
 
+Policy::Actions Policy::resolve_actions(
+    const std::vector<std::pair<std::string, CategoryAction>>& named, const SourceLocation& where,
+    const std::string& owner) const {
+  Actions actions(categories_.size());
+  for (const auto& [category, action] : named) {
+    auto it = std::find(categories_.begin(), categories_.end(), category);
+    if (it == categories_.end()) {
+      throw LoadError(where.file, where.line,
+                      owner + ": unknown category \"" + category +
+                          "\" (no list of that name under `lists`, and no rule makes it)");
+    }
+    actions[it - categories_.begin()] = action;
+  }
+  return actions;
+}
+
 CategoryId Policy::category_id(const std::string& name) {
   auto it = std::find(categories_.begin(), categories_.end(), name);
   if (it != categories_.end()) {
@@ -64,15 +80,14 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
                     {},
                     spec_profile.safesearch,
                     spec_profile.restrict_accounts};
-    profile.category_action.resize(policy->categories_.size());
-    for (const auto& [category, action] : spec_profile.categories) {
-      auto it = std::find(policy->categories_.begin(), policy->categories_.end(), category);
-      if (it == policy->categories_.end()) {
-        throw LoadError(spec_profile.where.file, spec_profile.where.line,
-                        "policy \"" + spec_profile.name + "\": unknown category \"" + category +
-                            "\" (no list of that name under `lists`, and no rule makes it)");
-      }
-      profile.category_action[it - policy->categories_.begin()] = action;
+    auto owner = "policy \"" + spec_profile.name + "\"";
+    profile.category_action =
+        policy->resolve_actions(spec_profile.categories, spec_profile.where, owner);
+    for (const auto& schedule : spec_profile.schedules) {
+      profile.schedules.push_back(
+          {schedule.name, schedule.days, schedule.from, schedule.to,
+           policy->resolve_actions(schedule.categories, schedule.where,
+                                   owner + " schedule \"" + schedule.name + "\"")});
     }
     policy->profiles_.push_back(std::move(profile));
   }

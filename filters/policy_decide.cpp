@@ -1,6 +1,7 @@
 // identify() and decide(): the hot path. Reads only; allocates nothing once a thread's
 // reusable buffers have grown.
 #include <algorithm>
+#include <array>
 
 #include "filters/policy.hpp"
 #include "filters/url_path.hpp"
@@ -43,6 +44,11 @@ class Policy::Evaluation {
         trace_(trace) {
     base_.building = building_.name;
     base_.role = client.role;
+    for (const auto& schedule : profile_.schedules) {
+      if (schedule.in_force(request.when) && active_count_ < active_.size()) {
+        active_[active_count_++] = &schedule;
+      }
+    }
   }
 
   Decision run();
@@ -60,6 +66,12 @@ class Policy::Evaluation {
     }
   }
   bool category_step();
+  std::string by(std::string_view schedule) const {
+    return schedule.empty() ? "policy " + profile_.name
+                            : "schedule " + std::string(schedule) + " of policy " + profile_.name;
+  }
+  // The action for `category`: the first schedule in force that names it, else the profile.
+  std::optional<CategoryAction> action_for(CategoryId category, std::string_view* schedule) const;
 
   const Policy& policy_;
   const Request& request_;
@@ -69,7 +81,22 @@ class Policy::Evaluation {
   Decision base_;
   std::optional<Decision> result_;
   std::optional<Decision> monitored_;
+  std::array<const Schedule*, 4> active_{};
+  std::size_t active_count_ = 0;
 };
+
+std::optional<CategoryAction> Policy::Evaluation::action_for(CategoryId category,
+                                                             std::string_view* schedule) const {
+  for (std::size_t i = 0; i < active_count_; ++i) {
+    if (const auto& action = active_[i]->category_action[category]) {
+      if (schedule != nullptr) {
+        *schedule = active_[i]->name;
+      }
+      return action;
+    }
+  }
+  return profile_.category_action[category];
+}
 
 Decision Policy::Evaluation::make(Action action, Step step, std::string_view category,
                                   std::string_view rule, std::string_view reason) const {
@@ -85,7 +112,8 @@ Decision Policy::Evaluation::make(Action action, Step step, std::string_view cat
 bool Policy::Evaluation::apply(CategoryId category, Step step, std::string_view rule,
                                Reasons reasons) {
   const auto& name = policy_.categories_[category];
-  auto action = profile_.category_action[category];
+  std::string_view schedule;
+  auto action = action_for(category, &schedule);
   if (!action) {
     note(step, [&] {
       return std::string("matched " + std::string(rule) + " (" + name + "), which policy " +
@@ -100,6 +128,7 @@ bool Policy::Evaluation::apply(CategoryId category, Step step, std::string_view 
                            profile_.name);
       });
       result_ = make(Action::block, step, name, rule, reasons.block);
+      result_->schedule = schedule;
       return true;
     case CategoryAction::allow:
       note(step, [&] {
@@ -107,6 +136,7 @@ bool Policy::Evaluation::apply(CategoryId category, Step step, std::string_view 
                            profile_.name);
       });
       result_ = make(Action::allow, step, name, rule, reasons.allow);
+      result_->schedule = schedule;
       return true;
     case CategoryAction::monitor:
       note(step, [&] {
@@ -115,6 +145,7 @@ bool Policy::Evaluation::apply(CategoryId category, Step step, std::string_view 
       });
       if (!monitored_) {
         monitored_ = make(Action::allow, step, name, rule, reasons.monitor);
+        monitored_->schedule = schedule;
         monitored_->would_block = true;
       }
       return false;
@@ -130,9 +161,9 @@ bool Policy::Evaluation::category_step() {
   std::optional<std::pair<CategoryId, std::string_view>> monitored;
   policy_.lists_.for_each_match(request_.host, [&](std::string_view entry, auto ids) {
     for (CategoryId id : ids) {
-      switch (profile_.category_action[id].value_or(profile_.default_action == Action::block
-                                                        ? CategoryAction::block
-                                                        : CategoryAction::allow)) {
+      switch (action_for(id, nullptr)
+                  .value_or(profile_.default_action == Action::block ? CategoryAction::block
+                                                                     : CategoryAction::allow)) {
         case CategoryAction::block:
           blocked = {id, entry};
           return false;

@@ -56,6 +56,17 @@ struct ListSpec {
 // it would have been blocked, so a district can trial a rule on real traffic first.
 enum class CategoryAction : std::uint8_t { allow, block, monitor };
 
+// Category actions that replace the profile's own while the schedule is in force, e.g.
+// social platforms blocked for students 07:30-14:30 on school days.
+struct ScheduleSpec {
+  std::string name;
+  std::uint8_t days = 0;  // bit 0 Monday … bit 6 Sunday
+  std::int16_t from = 0;  // minutes since midnight, inclusive
+  std::int16_t to = 0;    // exclusive; from < to
+  std::vector<std::pair<std::string, CategoryAction>> categories;
+  SourceLocation where;
+};
+
 struct ProfileSpec {
   std::string name;
   Action default_action = Action::allow;
@@ -63,6 +74,7 @@ struct ProfileSpec {
   SafeSearch safesearch = SafeSearch::off;
   bool restrict_accounts = false;
   SourceLocation where;
+  std::vector<ScheduleSpec> schedules = {};
 };
 
 struct BuildingSpec {

@@ -34,13 +34,20 @@ struct Client {
   Role role = Role::student;
 };
 
+// Local wall-clock time as schedules see it (the district's time zone is the gateway's).
+struct LocalTime {
+  std::int8_t weekday = -1;  // 0 Monday … 6 Sunday; -1: unknown, no schedule applies
+  std::int16_t minute = 0;   // minutes since midnight
+};
+
 struct Request {
   std::string_view method;  // as sent: "GET", "CONNECT", ...
   std::string_view host;    // normalized (see host.hpp)
   std::uint16_t port = 80;
-  std::string_view path;          // origin-form target ("/a?b"), empty for CONNECT
-  std::string_view content_type;  // request header values, empty when absent
-  std::string_view accept;
+  std::string_view path;               // origin-form target ("/a?b"), empty for CONNECT
+  std::string_view content_type = {};  // request header values, empty when absent
+  std::string_view accept = {};
+  LocalTime when = {};
 };
 
 // Views point into the Policy that produced the Decision; it outlives the request because
@@ -53,7 +60,8 @@ struct Decision {
   std::string_view reason_code;  // stable snake_case code shared by logs, pages and metrics
   std::string_view building;
   Role role = Role::student;
-  bool would_block = false;  // monitor mode: allowed, but a rule in monitor mode matched
+  bool would_block = false;   // monitor mode: allowed, but a rule in monitor mode matched
+  std::string_view schedule;  // the schedule whose action decided, when one was in force
 };
 
 }  // namespace hallpass::filters

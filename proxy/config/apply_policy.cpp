@@ -1,5 +1,6 @@
 // The policy half of a config document: clients, lists, buildings, policies.
 #include <algorithm>
+#include <cstdio>
 
 #include "proxy/config/apply.hpp"
 #include "proxy/config/file_source.hpp"
@@ -62,9 +63,73 @@ void apply_lists(filters::PolicySpec& spec, const YAML::Node& node, const YamlRe
   }
 }
 
+void merge_actions(std::vector<std::pair<std::string, filters::CategoryAction>>& into,
+                   const YAML::Node& node, const std::string& key, const YamlReader& r) {
+  r.expect_map(node, key);
+  for (const auto& item : node) {
+    auto category = item.first.Scalar();
+    auto chosen = category_action(item.second, key + "." + category, r);
+    auto it =
+        std::find_if(into.begin(), into.end(), [&](const auto& c) { return c.first == category; });
+    if (it == into.end()) {
+      into.emplace_back(category, chosen);
+    } else {
+      it->second = chosen;
+    }
+  }
+}
+
+// "07:30" → 450.
+std::int16_t clock_minutes(const YAML::Node& node, const std::string& key, const YamlReader& r) {
+  auto text = r.string(node, key);
+  unsigned hours = 0;
+  unsigned minutes = 0;
+  char colon = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%2u%c%2u%n", &hours, &colon, &minutes, &consumed) != 3 ||
+      colon != ':' || consumed != static_cast<int>(text.size()) || hours > 24 || minutes > 59 ||
+      (hours == 24 && minutes != 0)) {
+    r.fail(node, key, "expected a time of day HH:MM, got \"" + text + "\"");
+  }
+  return static_cast<std::int16_t>(hours * 60 + minutes);
+}
+
+filters::ScheduleSpec schedule(const YAML::Node& node, const std::string& key,
+                               const YamlReader& r) {
+  static constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  r.expect_keys(node, key, {"name", "days", "from", "to", "categories"});
+  filters::ScheduleSpec out;
+  out.where = {r.file(), r.line(node)};
+  out.name = node["name"] ? r.string(node["name"], key + ".name") : key;
+  for (const auto& day : r.strings(node["days"], key + ".days")) {
+    auto it = std::find(std::begin(kDays), std::end(kDays), day);
+    if (it == std::end(kDays)) {
+      r.fail(node["days"], key + ".days",
+             "expected mon, tue, wed, thu, fri, sat or sun, got \"" + day + "\"");
+    }
+    out.days |= static_cast<std::uint8_t>(1U << (it - std::begin(kDays)));
+  }
+  if (out.days == 0) {
+    r.fail(node, key + ".days", "a schedule needs at least one day");
+  }
+  if (!node["from"] || !node["to"]) {
+    r.fail(node, key, "a schedule needs `from` and `to` (HH:MM)");
+  }
+  out.from = clock_minutes(node["from"], key + ".from", r);
+  out.to = clock_minutes(node["to"], key + ".to", r);
+  if (out.from >= out.to) {
+    r.fail(node["to"], key + ".to", "must be later than `from` (a window within one day)");
+  }
+  if (auto n = node["categories"]) {
+    merge_actions(out.categories, n, key + ".categories", r);
+  }
+  return out;
+}
+
 void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
   auto key = "policies." + profile.name;
-  r.expect_keys(node, key, {"default", "categories", "safesearch", "restrict_accounts"});
+  r.expect_keys(node, key,
+                {"default", "categories", "safesearch", "restrict_accounts", "schedules"});
   profile.where = {r.file(), r.line(node)};
   if (auto n = node["default"]) {
     profile.default_action = action(n, key + ".default", r);
@@ -85,17 +150,15 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
     profile.restrict_accounts = r.boolean(n, key + ".restrict_accounts");
   }
   if (auto n = node["categories"]; n && !n.IsNull()) {
-    r.expect_map(n, key + ".categories");
-    for (const auto& item : n) {
-      auto category = item.first.Scalar();
-      auto chosen = category_action(item.second, key + ".categories." + category, r);
-      auto it = std::find_if(profile.categories.begin(), profile.categories.end(),
-                             [&](const auto& c) { return c.first == category; });
-      if (it == profile.categories.end()) {
-        profile.categories.emplace_back(category, chosen);
-      } else {
-        it->second = chosen;
-      }
+    merge_actions(profile.categories, n, key + ".categories", r);
+  }
+  if (auto n = node["schedules"]) {
+    profile.schedules.clear();  // a list replaces, like every other sequence
+    if (!n.IsNull() && !n.IsSequence()) {
+      r.fail(n, key + ".schedules", "expected a list of schedules");
+    }
+    for (std::size_t i = 0; n.IsSequence() && i < n.size(); ++i) {
+      profile.schedules.push_back(schedule(n[i], key + ".schedules[" + std::to_string(i) + "]", r));
     }
   }
 }

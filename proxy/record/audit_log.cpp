@@ -56,6 +56,9 @@ std::string audit_line(const Outcome& o) {
   append_json_field(line, "category", o.decision.category);
   append_json_field(line, "rule", o.decision.rule);
   append_json_field(line, "reason", o.decision.reason_code);
+  if (!o.decision.schedule.empty()) {
+    append_json_field(line, "schedule", o.decision.schedule);
+  }
   if (o.decision.would_block) {
     append_json_key(line, "would_block");
     line += "true";

@@ -5,6 +5,7 @@
 #include "proxy/act/tunnel.hpp"
 #include "proxy/act/upstream.hpp"
 #include "proxy/session/connection.hpp"
+#include "proxy/session/local_time.hpp"
 
 namespace hallpass::session {
 
@@ -36,7 +37,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     co_return;
   }
 
-  filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}};
+  filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}, local_time_now()};
   outcome.decision = connection.policy->decide(connection.client, asked);
   if (outcome.decision.action == filters::Action::block) {
     outcome.status = 403;

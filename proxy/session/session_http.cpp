@@ -3,6 +3,7 @@
 #include "proxy/act/headers.hpp"
 #include "proxy/act/respond.hpp"
 #include "proxy/session/connection.hpp"
+#include "proxy/session/local_time.hpp"
 
 namespace hallpass::session {
 
@@ -66,7 +67,8 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
                          target.port,
                          target.path,
                          header(bhttp::field::content_type),
-                         header(bhttp::field::accept)};
+                         header(bhttp::field::accept),
+                         local_time_now()};
   outcome.decision = connection.policy->decide(connection.client, asked);
 
   if (outcome.decision.action == filters::Action::block) {
@@ -84,7 +86,8 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
   auto lease = context.buffers.lease();
   auto half = lease.span().size() / 2;
   auto judge = [&](const http::Target& landing) -> std::optional<filters::Decision> {
-    filters::Request where{"GET", landing.host, landing.port, landing.path, {}, {}};
+    filters::Request where{"GET", landing.host, landing.port,    landing.path,
+                           {},    {},           local_time_now()};
     auto decision = connection.policy->decide(connection.client, where);
     if (decision.action == filters::Action::block) {
       return decision;

@@ -22,6 +22,13 @@ policies:
   student-strict:
     categories:
       clicat: block
+  high-school-student:
+    schedules:
+      - name: school-hours
+        days: [mon, tue, wed, thu, fri]
+        from: "07:30"
+        to: "14:30"
+        categories: {social: block}
 """
 
 
@@ -35,6 +42,27 @@ class CliTest(unittest.TestCase):
         cls.config = os.path.join(cls.tmp, "site.yaml")
         with open(cls.config, "w") as f:
             f.write(CONFIG)
+
+    def test_check_at_a_time_applies_schedules(self):
+        during = self.check("--client", "10.10.16.5", "--at", "mon 10:00", "http://www.instagram.com/")
+        self.assertEqual(during["action"], "block")
+        self.assertEqual(during["schedule"], "school-hours")
+        after = self.check("--client", "10.10.16.5", "--at", "mon 15:00", "http://www.instagram.com/")
+        self.assertEqual(after["action"], "allow")
+        weekend = self.check("--client", "10.10.16.5", "--at", "sat 10:00", "http://www.instagram.com/")
+        self.assertEqual(weekend["action"], "allow")
+        rc, _, err = run_hallpass("check", "--config", self.config, "--client", "10.10.16.5", "--at",
+                                  "someday", "http://www.instagram.com/")
+        self.assertEqual(rc, 2)
+        self.assertIn("--at", err)
+
+    def test_check_explain_names_the_deciding_step(self):
+        rc, out, err = run_hallpass("check", "--config", self.config, "--explain", "--client",
+                                    "10.10.0.5", "https://www.instagram.com/direct/inbox/")
+        self.assertEqual(rc, 0, err)
+        first, _, rest = out.partition("\n")
+        self.assertEqual(json.loads(first)["reason"], "social_function_block")
+        self.assertIn("social_function: matched instagram-direct-web", rest)
 
     def check(self, *args, config=True):
         cmd = ["check"] + (["--config", self.config] if config else []) + list(args)

@@ -183,6 +183,63 @@ TEST_F(CustomPolicy, UnknownCategoryActionIsAnError) {
                filters::LoadError);
 }
 
+TEST_F(CustomPolicy, SchedulesReplaceCategoryActionsInTheirWindow) {
+  auto policy = load(
+      "extends: default\n"
+      "policies:\n"
+      "  high-school-student:\n"
+      "    schedules:\n"
+      "      - name: school-hours\n"
+      "        days: [mon, tue, wed, thu, fri]\n"
+      "        from: \"07:30\"\n"
+      "        to: \"14:30\"\n"
+      "        categories: {social: block}\n");
+  auto student = policy->identify(*filters::IpAddress::parse(kHsStudent));
+  auto at = [&](std::int8_t weekday, int hour, int minute) {
+    filters::Request request{"GET", "www.instagram.com", 80, "/natgeo/"};
+    request.when = {weekday, static_cast<std::int16_t>(hour * 60 + minute)};
+    return policy->decide(student, request);
+  };
+  auto monday_morning = at(0, 10, 0);
+  EXPECT_EQ(monday_morning.action, filters::Action::block);
+  EXPECT_EQ(monday_morning.schedule, "school-hours");
+  EXPECT_EQ(monday_morning.reason_code, "category_block");
+  EXPECT_EQ(at(0, 7, 30).action, filters::Action::block);   // from is inclusive
+  EXPECT_EQ(at(4, 14, 29).action, filters::Action::block);  // Friday
+  EXPECT_EQ(at(0, 14, 30).action, filters::Action::allow);  // to is exclusive
+  EXPECT_EQ(at(0, 7, 29).action, filters::Action::allow);
+  EXPECT_EQ(at(5, 10, 0).action, filters::Action::allow);   // Saturday
+  EXPECT_EQ(at(-1, 10, 0).action, filters::Action::allow);  // time unknown: no schedule
+  EXPECT_TRUE(at(0, 15, 0).schedule.empty());
+  // Staff have no schedule.
+  auto staff = policy->identify(*filters::IpAddress::parse(kHsStaff));
+  filters::Request request{"GET", "www.instagram.com", 80, "/natgeo/"};
+  request.when = {0, 600};
+  EXPECT_EQ(policy->decide(staff, request).action, filters::Action::allow);
+}
+
+TEST_F(CustomPolicy, BadSchedulesAreRefusedWithTheirLine) {
+  auto error_of = [&](const std::string& schedule) {
+    try {
+      load("extends: default\npolicies:\n  staff:\n    schedules:\n" + schedule);
+      return std::string();
+    } catch (const filters::LoadError& e) {
+      return std::string(e.what());
+    }
+  };
+  EXPECT_NE(
+      error_of("      - {days: [mon], from: \"09:00\", to: \"08:00\"}\n").find("must be later"),
+      std::string::npos);
+  EXPECT_NE(error_of("      - {days: [funday], from: \"09:00\", to: \"10:00\"}\n").find("funday"),
+            std::string::npos);
+  EXPECT_NE(error_of("      - {days: [mon], from: \"9am\", to: \"10:00\"}\n").find("HH:MM"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("      - {days: [mon], from: \"09:00\", to: \"10:00\", categories: {nope: block}}\n")
+          .find("schedule"),
+      std::string::npos);
+}
+
 TEST(Explain, NamesEveryStepTriedUntilTheDecidingOne) {
   filters::Trace trace;
   auto decision =
