@@ -92,7 +92,7 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   r.expect_keys(root, "",
                 {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits",
                  "timeouts", "upstream", "tls", "audit", "lists", "buildings", "policies",
-                 "approved", "rules", "accounts"});
+                 "approved", "rules", "accounts", "reload"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -134,6 +134,13 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   }
   if (auto n = root["audit"]) {
     apply_audit(config.audit, n, r);
+  }
+  if (auto n = root["reload"]) {
+    r.expect_keys(n, "reload", {"watch_interval"});
+    if (auto w = n["watch_interval"]) {
+      auto text = r.string(w, "reload.watch_interval");
+      config.watch_interval = Seconds(text == "0" ? 0 : r.seconds(w, "reload.watch_interval"));
+    }
   }
   if (auto n = root["rules"]; n && !n.IsNull()) {
     r.expect_map(n, "rules");

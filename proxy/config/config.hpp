@@ -46,6 +46,9 @@ struct Audit {
 
 struct Config {
   std::string source;  // the file it came from, for messages ("embedded:/deploy/...")
+  std::vector<std::string> files;  // every config file read, `extends` chain included
+  // Seconds between checks of the config, list and rule files for changes (0: only SIGHUP).
+  Seconds watch_interval{5};
   std::string district_name = "the school district";
   std::string district_contact = "the district IT help desk";
   std::vector<std::string> listen = {"127.0.0.1:3128"};

@@ -27,6 +27,7 @@ void load_into(Config& config, const std::string& path, int depth) {
   if (!text) {
     throw filters::LoadError(path, 0, "cannot read the file");
   }
+  config.files.push_back(path);
   auto root = parse(path, *text);
   if (root.IsNull()) {
     return;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "proxy/config/load.hpp"
 #include "proxy/record/admin_server.hpp"
 #include "proxy/record/recorder.hpp"
+#include "proxy/server/file_watch.hpp"
 #include "proxy/session/context.hpp"
 
 namespace hallpass::server {
@@ -54,9 +56,11 @@ struct Server::State {
   std::vector<std::unique_ptr<Worker>> workers;  // after what sessions refer to
 
   void listen();
-  void reload();
+  // Returns the config that was loaded, or nullopt when the reload failed.
+  std::optional<config::Config> reload();
   awaitable<void> handle_signals();
   awaitable<void> flush_audit();
+  awaitable<void> watch_files();
   awaitable<void> drain();
 };
 
@@ -110,6 +114,9 @@ int Server::run() {
                  asio::detached);
   asio::co_spawn(s.control, s.handle_signals(), asio::detached);
   asio::co_spawn(s.control, s.flush_audit(), asio::detached);
+  if (s.config.watch_interval.count() > 0) {
+    asio::co_spawn(s.control, s.watch_files(), asio::detached);
+  }
   for (auto& worker : s.workers) {
     worker->thread = std::thread([&io = worker->io] { io.run(); });
   }
@@ -126,7 +133,7 @@ int Server::run() {
   return 0;
 }
 
-void Server::State::reload() {
+std::optional<config::Config> Server::State::reload() {
   try {
     auto fresh = config::load_config(config_path);
     auto fresh_policy = config::build_policy(fresh);
@@ -140,9 +147,11 @@ void Server::State::reload() {
     // Listeners, limits and timeouts are fixed at start; only the policy part reloads.
     spdlog::info("policy reloaded from {}: {} list domains", config_path,
                  fresh_policy->counts().list_domains);
+    return fresh;
   } catch (const std::exception& e) {
     metrics.reload(false);
     spdlog::error("reload failed, keeping the current policy: {}", e.what());
+    return std::nullopt;
   }
 }
 
@@ -157,6 +166,29 @@ awaitable<void> Server::State::flush_audit() {
       co_return;
     }
     recorder->flush();
+  }
+}
+
+// Reloads when a watched file changes. The watch is rebuilt from each fresh config, so a
+// list added by an edit is watched from then on; a failed reload is not retried until the
+// files change again.
+awaitable<void> Server::State::watch_files() {
+  asio::steady_timer timer(control);
+  FileWatch watch(config);
+  auto interval =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.watch_interval);
+  for (;;) {
+    timer.expires_after(interval);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec) {
+      co_return;
+    }
+    if (watch.changed()) {
+      spdlog::info("watched files changed: reloading");
+      if (auto fresh = reload()) {
+        watch = FileWatch(*fresh);
+      }
+    }
   }
 }
 

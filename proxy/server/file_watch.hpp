@@ -1,0 +1,32 @@
+// Notices when the config, list or rule files change, so an edited list takes effect
+// without anyone sending SIGHUP. Polls size and mtime: a handful of stat() calls every few
+// seconds costs nothing, works on every file system, and sees files replaced by rename
+// (the usual way list downloads are installed), which inotify on a single file misses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "proxy/config/config.hpp"
+
+namespace hallpass::server {
+
+class FileWatch {
+ public:
+  // Files of `config` on the real file system (the embedded tree never changes).
+  explicit FileWatch(const config::Config& config);
+  // True when any watched file changed since construction or the last call that said so.
+  bool changed();
+
+ private:
+  struct Seen {
+    std::string path;
+    long long size = -1;
+    long long mtime_ns = -1;
+    bool operator==(const Seen&) const = default;
+  };
+  static Seen look(const std::string& path);
+  std::vector<Seen> seen_;
+};
+
+}  // namespace hallpass::server
