@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # real clients and peers for the tests
   curl openssl python3 ca-certificates procps
+  # a person's view of the block page, in the browser tests
+  chromium fonts-dejavu-core
 )
 if [ "${1:-}" = "--bench" ]; then
   # squid-openssl replaces squid (same binary name) and also serves the ssl-bump peer.

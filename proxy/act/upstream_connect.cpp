@@ -72,6 +72,11 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
     endpoints.push_back(*endpoint);
   } else if (auto literal = filters::IpAddress::parse(target.host)) {
     endpoints.emplace_back(asio::ip::make_address(target.host), target.port);
+  } else if (!settings.dns) {
+    co_return Connected{{},
+                        failure(502, "upstream_dns",
+                                "DNS is off (upstream.dns: false) and " + target.host +
+                                    " has no upstream.resolve entry.")};
   } else {
     tcp::resolver resolver(executor);
     auto [ec, results] =

@@ -41,7 +41,7 @@ void apply_timeouts(Timeouts& timeouts, const YAML::Node& node, const YamlReader
 
 void apply_upstream(Upstream& upstream, const YAML::Node& node, const YamlReader& r) {
   r.expect_keys(node, "upstream",
-                {"resolve", "ca_file", "allow_loopback", "max_idle_per_host", "pool_idle"});
+                {"resolve", "ca_file", "allow_loopback", "dns", "max_idle_per_host", "pool_idle"});
   if (auto n = node["resolve"]; n && !n.IsNull()) {
     r.expect_map(n, "upstream.resolve");
     for (const auto& item : n) {
@@ -51,6 +51,9 @@ void apply_upstream(Upstream& upstream, const YAML::Node& node, const YamlReader
   }
   if (auto n = node["ca_file"]) {
     upstream.ca_file = resolve_path(r.file(), r.string(n, "upstream.ca_file"));
+  }
+  if (auto n = node["dns"]) {
+    upstream.dns = r.boolean(n, "upstream.dns");
   }
   if (auto n = node["allow_loopback"]) {
     upstream.allow_loopback = r.boolean(n, "upstream.allow_loopback");

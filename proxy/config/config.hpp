@@ -34,6 +34,7 @@ struct Upstream {
   std::map<std::string, std::string> resolve;  // "host" or "host:port" → "ip" or "ip:port"
   std::string ca_file;
   bool allow_loopback = false;  // connect to loopback destinations not named in `resolve`
+  bool dns = true;              // false: only `resolve` entries and IP literals are reached
   std::size_t max_idle_per_host = 16;
   Seconds pool_idle{30};
 };
@@ -45,7 +46,7 @@ struct Audit {
 };
 
 struct Config {
-  std::string source;  // the file it came from, for messages ("embedded:/deploy/...")
+  std::string source;              // the file it came from, for messages ("embedded:/deploy/...")
   std::vector<std::string> files;  // every config file read, `extends` chain included
   // Seconds between checks of the config, list and rule files for changes (0: only SIGHUP).
   Seconds watch_interval{5};

@@ -207,6 +207,9 @@ class Proxy:
             "listen": ["127.0.0.1:0"],
             "admin": {"listen": "127.0.0.1:0"},
             "audit": {"path": self.audit_path},
+            # Tests reach only names they map; a name they forgot (or one a browser asks
+            # for on its own) must fail at the proxy, never become a DNS query off this box.
+            "upstream": {"dns": False},
         }
         merged = deep_merge(base, config or {})
         self.config = {"extends": "default"}
