@@ -9,33 +9,14 @@
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/load.hpp"
 #include "proxy/http/target.hpp"
+#include "tests/unit/request_text.hpp"
 
 namespace hallpass {
 namespace {
 
-struct Asked {
-  std::string method;
-  http::Target target;
-};
-
-Asked ask(const std::string& text) {
-  auto space = text.find(' ');
-  Asked out{text.substr(0, space), {}};
-  auto url = text.substr(space + 1);
-  if (out.method == "CONNECT") {
-    out.target = *http::parse_connect_target(url).target;
-  } else if (url.starts_with("https://")) {
-    out.target = *http::parse_absolute_target("http://" + url.substr(8)).target;
-    out.target.port = 443;
-  } else {
-    out.target = *http::parse_absolute_target(url).target;
-  }
-  return out;
-}
-
 filters::Decision decide(const filters::Policy& policy, const char* client, const std::string& text,
                          std::string_view content_type = {}, filters::Trace* trace = nullptr) {
-  auto asked = ask(text);
+  auto asked = testing_support::parse_request_text(text);
   auto who = policy.identify(*filters::IpAddress::parse(client));
   return policy.decide(
       who,

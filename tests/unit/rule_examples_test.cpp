@@ -9,36 +9,12 @@
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/load.hpp"
 #include "proxy/http/target.hpp"
+#include "tests/unit/request_text.hpp"
 
 namespace hallpass {
 namespace {
 
-struct Example {
-  std::string method;
-  http::Target target;
-};
-
-// "METHOD https://host/path" or "CONNECT host:port".
-Example parse_example(const std::string& text) {
-  auto space = text.find(' ');
-  Example out{text.substr(0, space), {}};
-  auto url = text.substr(space + 1);
-  std::optional<http::Target> target;
-  if (out.method == "CONNECT") {
-    target = http::parse_connect_target(url).target;
-  } else {
-    bool https = url.starts_with("https://");
-    target = http::parse_absolute_target(https ? "http://" + url.substr(8) : url).target;
-    if (target && https) {
-      target->port = 443;
-    }
-  }
-  EXPECT_TRUE(target.has_value()) << "bad example: " << text;
-  if (target) {
-    out.target = *target;
-  }
-  return out;
-}
+using testing_support::parse_request_text;
 
 const config::Config& default_config() {
   static auto config = config::load_config(std::string(config::kEmbeddedDefault));
@@ -51,7 +27,7 @@ const filters::Policy& default_policy() {
 }
 
 std::string function_rule_for(const std::string& text) {
-  auto example = parse_example(text);
+  auto example = parse_request_text(text);
   auto path =
       example.method == "CONNECT" ? std::string() : filters::normalize_path(example.target.path);
   const auto* rule = default_policy().functions().match(example.target.host, example.method, path);
@@ -101,7 +77,7 @@ TEST(SignatureExamples, EachOneHolds) {
     EXPECT_FALSE(signature.examples.match.empty()) << signature.id;
     EXPECT_FALSE(signature.examples.no_match.empty()) << signature.id;
     auto decide = [&](const std::string& text) {
-      auto example = parse_example(text);
+      auto example = parse_request_text(text);
       return policy.decide(
           client,
           {example.method, example.target.host, example.target.port, example.target.path, {}, {}});
