@@ -13,6 +13,7 @@
 #include "filters/function_catalog.hpp"
 #include "filters/policy_spec.hpp"
 #include "filters/types.hpp"
+#include "filters/url_rules.hpp"
 
 namespace hallpass::filters {
 
@@ -30,6 +31,7 @@ class Policy {
     std::size_t profiles = 0;
     std::size_t function_rules = 0;
     std::size_t signatures = 0;
+    std::size_t url_rules = 0;
   };
 
   // Compiles `spec`; throws LoadError naming the file and line of the first problem.
@@ -90,6 +92,7 @@ class Policy {
   std::vector<std::string> categories_;
   std::optional<CategoryId> anonymizer_;  // the `anonymizer` category, when there is one
   DomainTable lists_;
+  UrlRules url_rules_;
   DomainTable approved_;
   AccountRestrictions accounts_;
   FunctionCatalog functions_;

@@ -68,7 +68,15 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
                       "list \"" + list.category + "\": cannot read " + path);
     }
     load_domain_list(*text, path, id, policy->lists_);
+    // `urls` and `patterns` are optional beside `domains`, as in UT1 folders.
+    if (auto urls = read(list.folder + "/urls")) {
+      policy->url_rules_.load_prefixes(*urls, list.folder + "/urls", id);
+    }
+    if (auto patterns = read(list.folder + "/patterns")) {
+      policy->url_rules_.load_patterns(*patterns, list.folder + "/patterns", id);
+    }
   }
+  policy->url_rules_.finish();
   auto anonymizer = std::find(policy->categories_.begin(), policy->categories_.end(), "anonymizer");
   if (anonymizer != policy->categories_.end() || !spec.signatures.empty()) {
     policy->anonymizer_ = policy->category_id("anonymizer");
@@ -134,8 +142,8 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
 }
 
 Policy::Counts Policy::counts() const {
-  return {categories_.size(),        lists_.size(),   buildings_.size(), profiles_.size(),
-          functions_.rules().size(), detector_.size()};
+  return {categories_.size(),        lists_.size(),    buildings_.size(), profiles_.size(),
+          functions_.rules().size(), detector_.size(), url_rules_.size()};
 }
 
 }  // namespace hallpass::filters

@@ -81,6 +81,9 @@ class Policy::Evaluation {
   Decision base_;
   std::optional<Decision> result_;
   std::optional<Decision> monitored_;
+  bool tunnel_ = false;
+  std::string_view path_;  // normalized path and query (empty for CONNECT)
+  std::string_view url_;   // host + path_
   std::array<const Schedule*, 4> active_{};
   std::size_t active_count_ = 0;
 };
@@ -159,24 +162,33 @@ bool Policy::Evaluation::category_step() {
   std::optional<std::pair<CategoryId, std::string_view>> allowed;
   std::optional<std::pair<CategoryId, std::string_view>> blocked;
   std::optional<std::pair<CategoryId, std::string_view>> monitored;
+  auto consider = [&](std::string_view entry, CategoryId id) {
+    switch (action_for(id, nullptr)
+                .value_or(profile_.default_action == Action::block ? CategoryAction::block
+                                                                   : CategoryAction::allow)) {
+      case CategoryAction::block:
+        blocked = {id, entry};
+        return false;
+      case CategoryAction::monitor:
+        monitored = monitored.value_or(std::pair{id, entry});
+        break;
+      case CategoryAction::allow:
+        allowed = allowed.value_or(std::pair{id, entry});
+        break;
+    }
+    return true;
+  };
   policy_.lists_.for_each_match(request_.host, [&](std::string_view entry, auto ids) {
     for (CategoryId id : ids) {
-      switch (action_for(id, nullptr)
-                  .value_or(profile_.default_action == Action::block ? CategoryAction::block
-                                                                     : CategoryAction::allow)) {
-        case CategoryAction::block:
-          blocked = {id, entry};
-          return false;
-        case CategoryAction::monitor:
-          monitored = monitored.value_or(std::pair{id, entry});
-          break;
-        case CategoryAction::allow:
-          allowed = allowed.value_or(std::pair{id, entry});
-          break;
+      if (!consider(entry, id)) {
+        return false;
       }
     }
     return true;
   });
+  if (!blocked && !tunnel_) {
+    policy_.url_rules_.for_each_match(request_.host, path_, url_, consider);
+  }
   if (blocked) {
     return apply(blocked->first, Step::category, blocked->second, kCategoryReasons);
   }
@@ -229,6 +241,9 @@ Decision Policy::Evaluation::run() {
     path.clear();
     url.clear();
   }
+  tunnel_ = tunnel;
+  path_ = path;
+  url_ = url;
 
   if (policy_.anonymizer_) {
     auto listed = policy_.lists_.find_in(host, *policy_.anonymizer_);

@@ -26,7 +26,10 @@ int validate_command(const Args& args) {
               << "  categories:   " << counts.categories << "\n"
               << "  list domains: " << counts.list_domains << "\n"
               << "  buildings:    " << counts.buildings << "\n"
-              << "  policies:     " << counts.profiles << "\n";
+              << "  policies:     " << counts.profiles << "\n"
+              << "  url rules:    " << counts.url_rules << "\n"
+              << "  function rules: " << counts.function_rules << "\n"
+              << "  anonymizer signatures: " << counts.signatures << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "hallpass: " << e.what() << "\n";
