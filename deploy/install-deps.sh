@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries (Boost 1.81 by versioned names: the unversioned 1.74 packages conflict)
   libboost1.81-dev libboost-url1.81-dev libssl-dev libhyperscan-dev prometheus-cpp-dev
-  libspdlog-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libidn2-dev
   # real clients and peers for the tests
   curl openssl python3 ca-certificates procps
   # a person's view of the block page, in the browser tests

@@ -1,5 +1,8 @@
 #include "filters/host.hpp"
 
+#include <idn2.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -17,6 +20,24 @@ char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+// UTS 46 (non-transitional, as browsers do): "ÉCOLE.example" and "école.example" both
+// become "xn--cole-9oa.example", the form a browser sends and a UT1 list may not.
+bool to_ascii(std::string_view host, std::string& out) {
+  std::string input(host);
+  char* ascii = nullptr;
+  if (idn2_to_ascii_8z(input.c_str(), &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK) {
+    return false;
+  }
+  out = ascii;
+  idn2_free(ascii);
+  return true;
+}
+
+bool has_non_ascii(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
 }  // namespace
 
 std::optional<std::string> normalize_host(std::string_view host) {
@@ -28,6 +49,14 @@ std::optional<std::string> normalize_host(std::string_view host) {
 }
 
 bool normalize_host(std::string_view host, std::string& out) {
+  thread_local std::string ascii;
+  if (has_non_ascii(host)) {
+    if (!to_ascii(host, ascii)) {
+      out.clear();
+      return false;
+    }
+    host = ascii;
+  }
   out.clear();
   if (!host.empty() && host.front() == '[') {
     auto address = IpAddress::parse(host);

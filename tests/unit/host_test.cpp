@@ -37,7 +37,10 @@ INSTANTIATE_TEST_SUITE_P(
                     HostCase{".example.com", nullptr}, HostCase{"exa mple.com", nullptr},
                     HostCase{"a..b", nullptr}, HostCase{"evil.com\x01", nullptr},
                     HostCase{"ex%41mple.com", nullptr}, HostCase{"[1.2.3.4]", nullptr},
-                    HostCase{"[::1", nullptr}));
+                    HostCase{"[::1", nullptr}, HostCase{"école.example", "xn--cole-9oa.example"},
+                    HostCase{"ÉCOLE.Example.", "xn--cole-9oa.example"},
+                    HostCase{"xn--cole-9oa.example", "xn--cole-9oa.example"},
+                    HostCase{"faß.de", "xn--fa-hia.de"}, HostCase{"\xff\xfe.example", nullptr}));
 
 TEST(SplitHostPort, SplitsNamesAndBracketedAddresses) {
   auto plain = split_host_port("example.com:443");
