@@ -30,6 +30,15 @@ Metrics::Metrics()
                    .Name("hallpass_config_reloads_total")
                    .Help("Policy reloads, by result")
                    .Register(*registry_)),
+      reload_failures_(prometheus::BuildCounter()
+                           .Name("hallpass_config_reload_failures_total")
+                           .Help("Reloads refused because the new config or a list was invalid")
+                           .Register(*registry_)
+                           .Add({})),
+      anonymizers_(prometheus::BuildCounter()
+                       .Name("hallpass_anonymizer_detections_total")
+                       .Help("Anonymizer detections, by method (list, signature, ip_literal, doh)")
+                       .Register(*registry_)),
       connections_active_(prometheus::BuildGauge()
                               .Name("hallpass_connections_active")
                               .Help("Client connections open now")
@@ -58,6 +67,9 @@ Metrics::Metrics()
   // Present from the start so dashboards and alerts see zeros, not absent series.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
+  for (const char* method : {"list", "signature", "ip_literal", "doh"}) {
+    anonymizers_.Add({{"method", method}});
+  }
 }
 
 std::string Metrics::serialize() const {
@@ -93,6 +105,10 @@ void Metrics::count_request(const Outcome& outcome) {
          {d.building, filters::to_string(d.role), d.category.empty() ? "none" : d.category,
           filters::to_string(d.action), d.reason_code})
       .Increment();
+  if (d.step == filters::Step::anonymizer && d.reason_code.starts_with("anonymizer_")) {
+    auto method = d.reason_code.substr(std::string_view("anonymizer_").size());
+    cached(anonymizer_cache_, anonymizers_, {"method"}, {method}).Increment();
+  }
   request_duration_.Observe(outcome.duration_seconds);
 }
 
@@ -106,6 +122,9 @@ void Metrics::upstream_error(std::string_view cause) {
 
 void Metrics::reload(bool ok) {
   reloads_.Add({{"result", ok ? "success" : "failure"}}).Increment();
+  if (!ok) {
+    reload_failures_.Increment();
+  }
 }
 
 void Metrics::policy_loaded(double unix_seconds, std::size_t list_domains) {

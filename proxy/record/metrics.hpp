@@ -52,6 +52,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& upstream_errors_;
   prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Counter& reload_failures_;
+  prometheus::Family<prometheus::Counter>& anonymizers_;
   prometheus::Gauge& connections_active_;
   prometheus::Gauge& tunnels_active_;
   prometheus::Gauge& policy_loaded_time_;
@@ -63,6 +65,7 @@ class Metrics {
   Cache request_cache_;
   Cache refused_cache_;
   Cache upstream_cache_;
+  Cache anonymizer_cache_;
 };
 
 }  // namespace hallpass::record

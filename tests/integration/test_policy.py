@@ -111,6 +111,9 @@ class PolicyTest(ProxyTestCase):
         self.assertEqual(status, 403)
         self.proxy.wait_audit(lambda a: a.get("reason") == "anonymizer_ip_literal")
         self.assertEqual(self.recorder.connection_count(), before)
+        metrics = self.proxy.metrics()
+        self.assertGreaterEqual(
+            metrics.sum("hallpass_anonymizer_detections_total", method="ip_literal"), 1)
 
     def test_connect_to_a_chat_only_host_is_refused(self):
         before = self.recorder.connection_count()
