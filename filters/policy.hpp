@@ -45,6 +45,8 @@ class Policy {
   Enforcement enforcement(const Client& client, std::string_view host) const;
 
   std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
+  const AuthSpec& auth() const { return auth_; }
+  const UserSpec* find_user(std::string_view name) const;
   const std::vector<std::string>& categories() const { return categories_; }
   const FunctionCatalog& functions() const { return functions_; }
   Counts counts() const;
@@ -88,6 +90,7 @@ class Policy {
                           const SourceLocation& where, const std::string& owner) const;
 
   std::vector<IpNetwork> clients_;
+  AuthSpec auth_;
   std::vector<Network> networks_;  // sorted by prefix, longest first
   std::vector<std::string> categories_;
   std::optional<CategoryId> anonymizer_;  // the `anonymizer` category, when there is one

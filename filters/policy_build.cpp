@@ -49,6 +49,7 @@ CategoryId Policy::category_id(const std::string& name) {
 std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFile& read) {
   auto policy = std::make_shared<Policy>();
   policy->clients_ = spec.clients;
+  policy->auth_ = spec.auth;
   policy->accounts_ = spec.accounts;
   for (const auto& domain : spec.approved) {
     policy->approved_.insert(domain, 0);
@@ -139,6 +140,15 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
       policy->networks_.begin(), policy->networks_.end(),
       [](const auto& a, const auto& b) { return a.network.prefix > b.network.prefix; });
   return policy;
+}
+
+const UserSpec* Policy::find_user(std::string_view name) const {
+  for (const auto& user : auth_.users) {
+    if (user.name == name) {
+      return &user;
+    }
+  }
+  return nullptr;
 }
 
 Policy::Counts Policy::counts() const {

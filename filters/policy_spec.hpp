@@ -87,8 +87,24 @@ struct BuildingSpec {
   SourceLocation where;
 };
 
+// A proxy-authentication user for shared machines: the role they act in, and the stored
+// verifier ("pbkdf2-sha256$ITERATIONS$SALT_HEX$HASH_HEX"), checked by the proxy.
+struct UserSpec {
+  std::string name;
+  Role role = Role::student;
+  std::string verifier;
+};
+
+struct AuthSpec {
+  bool enabled = false;   // a users file is configured
+  bool required = false;  // no valid credentials: 407
+  std::string realm = "School proxy";
+  std::vector<UserSpec> users;
+};
+
 struct PolicySpec {
   std::vector<IpNetwork> clients;
+  AuthSpec auth;
   std::vector<std::string> approved;  // district-approved platforms (normalized domains)
   AccountRestrictions accounts;
   std::vector<FunctionRuleSpec> functions;

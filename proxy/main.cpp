@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "  check [--config FILE] --client IP [--method M] URL\n"
     "                             print the verdict for one request as JSON\n"
     "  validate [--config FILE]   load config and lists; report the first error\n"
+    "  passwd NAME ROLE           read a password on stdin, print a users-file line\n"
     "  --version                  print the version\n"
     "Each command takes --help.\n";
 
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
   }
   if (command == "validate") {
     return hallpass::cli::validate_command(args);
+  }
+  if (command == "passwd") {
+    return hallpass::cli::passwd_command(args);
   }
   std::cerr << "hallpass: unknown command \"" << command << "\"\n" << kUsage;
   return 2;

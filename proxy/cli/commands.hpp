@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int run_command(const Args& args);
 int check_command(const Args& args);
 int validate_command(const Args& args);
+int passwd_command(const Args& args);
 
 // The config path from `--config FILE`, or the embedded default.
 std::string config_path(const Args& args);

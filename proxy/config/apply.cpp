@@ -95,7 +95,7 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   r.expect_keys(root, "",
                 {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits",
                  "timeouts", "upstream", "tls", "audit", "lists", "buildings", "policies",
-                 "approved", "rules", "accounts", "reload"});
+                 "approved", "rules", "accounts", "reload", "auth"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -137,6 +137,18 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   }
   if (auto n = root["audit"]) {
     apply_audit(config.audit, n, r);
+  }
+  if (auto n = root["auth"]) {
+    r.expect_keys(n, "auth", {"users_file", "required", "realm"});
+    if (n["users_file"]) {
+      config.users_file = resolve_path(r.file(), r.string(n["users_file"], "auth.users_file"));
+    }
+    if (n["required"]) {
+      config.policy.auth.required = r.boolean(n["required"], "auth.required");
+    }
+    if (n["realm"]) {
+      config.policy.auth.realm = r.string(n["realm"], "auth.realm");
+    }
   }
   if (auto n = root["reload"]) {
     r.expect_keys(n, "reload", {"watch_interval"});

@@ -61,6 +61,7 @@ struct Config {
   std::string tls_ca_cert;
   std::string tls_ca_key;
   Audit audit;
+  std::string users_file;                         // `auth.users_file`, read into policy.auth.users
   std::map<std::string, std::string> rule_files;  // `rules:` name → file, read into `policy`
   filters::PolicySpec policy;
 };

@@ -3,6 +3,7 @@
 #include "proxy/config/apply.hpp"
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/rule_files.hpp"
+#include "proxy/config/users_file.hpp"
 
 namespace hallpass::config {
 
@@ -50,6 +51,10 @@ Config load_config(const std::string& path) {
   load_into(config, path, 0);
   for (const auto& [name, file] : config.rule_files) {
     load_rule_file(file, config.policy);
+  }
+  config.policy.auth.enabled = !config.users_file.empty();
+  if (config.policy.auth.enabled) {
+    config.policy.auth.users = load_users_file(config.users_file);
   }
   return config;
 }

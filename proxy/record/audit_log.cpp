@@ -44,6 +44,9 @@ std::string audit_line(const Outcome& o) {
   append_json_field(line, "time", iso_utc(o.time));
   append_json_field(line, "request_id", o.request_id);
   append_json_field(line, "client", o.client);
+  if (!o.user.empty()) {
+    append_json_field(line, "user", o.user);
+  }
   append_json_field(line, "building", o.decision.building);
   append_json_field(line, "role", filters::to_string(o.decision.role));
   append_json_field(line, "mode", o.mode);

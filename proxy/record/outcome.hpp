@@ -15,6 +15,7 @@ struct Outcome {
   std::string_view request_id;
   std::chrono::system_clock::time_point time;
   std::string_view client;
+  std::string_view user;  // proxy-authentication user name, when one signed in
   std::string_view mode = "explicit";
   std::string_view method;
   std::string_view host;

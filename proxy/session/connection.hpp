@@ -36,6 +36,7 @@ struct Exchange {
   awaitable<void> refuse(Connection& connection, const http::Refusal& refusal);
   void record(Connection& connection);
 
+  filters::Client client;  // the connection's, with the role of an authenticated user
   char request_id[24];
   std::string time_text;
   std::chrono::steady_clock::time_point started;

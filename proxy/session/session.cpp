@@ -5,6 +5,7 @@
 #include "proxy/act/respond.hpp"
 #include "proxy/http/read_head.hpp"
 #include "proxy/record/json.hpp"
+#include "proxy/session/auth.hpp"
 #include "proxy/session/connection.hpp"
 
 namespace hallpass::session {
@@ -14,6 +15,8 @@ namespace {
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
 }
+
+enum class UserVerdict { identified, refused_keep_alive, refused_close };
 
 http::HeadLimits head_limits(const config::Limits& limits) {
   return {limits.max_head_bytes, limits.max_header_count, limits.max_line_bytes};
@@ -26,7 +29,7 @@ std::chrono::steady_clock::duration Connection::idle() const {
 }
 
 Exchange::Exchange(Connection& connection, std::string_view method)
-    : started(std::chrono::steady_clock::now()) {
+    : client(connection.client), started(std::chrono::steady_clock::now()) {
   auto& context = connection.context;
   std::snprintf(request_id, sizeof request_id, "%08x-%02x-%08llx", context.id_prefix,
                 context.worker, static_cast<unsigned long long>(++context.requests));
@@ -65,6 +68,46 @@ void Exchange::record(Connection& connection) {
   connection.context.recorder.record(outcome);
 }
 
+namespace {
+
+// Proxy authentication, when configured: a valid user lends the exchange their role; missing
+// (when required) or wrong credentials get 407 with the challenge, and are recorded.
+awaitable<UserVerdict> identify_user(Connection& connection, RequestParser& parser,
+                                     Exchange& exchange) {
+  const auto& auth = connection.policy->auth();
+  auto header = parser.get()[bhttp::field::proxy_authorization];
+  auto result = authenticate(*connection.policy, std::string_view(header.data(), header.size()));
+  if (result.kind == AuthOutcome::valid) {
+    exchange.client.role = result.user->role;
+    exchange.outcome.decision.role = result.user->role;
+    exchange.outcome.user = result.user->name;
+    co_return UserVerdict::identified;
+  }
+  if (result.kind == AuthOutcome::none && !auth.required) {
+    co_return UserVerdict::identified;
+  }
+  auto& outcome = exchange.outcome;
+  outcome.decision.action = filters::Action::block;
+  outcome.decision.reason_code =
+      result.kind == AuthOutcome::invalid ? "auth_failed" : "auth_required";
+  outcome.status = 407;
+  // The client retries on the same connection with credentials, unless a body is unread.
+  bool keep_alive = parser.is_done() && parser.get().keep_alive() && !connection.context.draining;
+  auto response = act::page_response(
+      407,
+      act::error_page(exchange.page_context(connection), 407, outcome.decision.reason_code,
+                      "This network asks for your district user name and password."),
+      keep_alive, exchange.version);
+  response.set(bhttp::field::proxy_authenticate,
+               "Basic realm=\"" + auth.realm + "\", charset=\"UTF-8\"");
+  connection.stream.expires_after(connection.idle());
+  co_await bhttp::async_write(connection.stream, response, use_tuple);
+  exchange.record(connection);
+  co_return keep_alive ? UserVerdict::refused_keep_alive : UserVerdict::refused_close;
+}
+
+}  // namespace
+
 awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
                                  [[maybe_unused]] ConnectionSlot slot) {
   error_code ec;
@@ -101,6 +144,15 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
     auto method = parser.get().method_string();
     Exchange exchange(connection, std::string_view(method.data(), method.size()));
     exchange.version = parser.get().version();
+    if (connection.policy->auth().enabled) {
+      auto verdict = co_await identify_user(connection, parser, exchange);
+      if (verdict == UserVerdict::refused_keep_alive) {
+        continue;
+      }
+      if (verdict == UserVerdict::refused_close) {
+        co_return;
+      }
+    }
     if (parser.get().method() == bhttp::verb::connect) {
       co_await handle_connect(connection, parser, exchange);
       co_return;

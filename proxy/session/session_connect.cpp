@@ -38,7 +38,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
   }
 
   filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}, local_time_now()};
-  outcome.decision = connection.policy->decide(connection.client, asked);
+  outcome.decision = connection.policy->decide(exchange.client, asked);
   if (outcome.decision.action == filters::Action::block) {
     outcome.status = 403;
     auto html = act::block_page(exchange.page_context(connection), outcome.decision, target.host);
@@ -50,7 +50,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
 
   // SafeSearch for a tunnel: connect to the provider's enforcement host; the client's TLS
   // name is unchanged, so nothing is decrypted.
-  auto enforcement = connection.policy->enforcement(connection.client, target.host);
+  auto enforcement = connection.policy->enforcement(exchange.client, target.host);
   auto destination = target;
   if (!enforcement.connect_via.empty()) {
     destination.host = std::string(enforcement.connect_via);

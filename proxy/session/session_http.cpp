@@ -69,7 +69,7 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
                          header(bhttp::field::content_type),
                          header(bhttp::field::accept),
                          local_time_now()};
-  outcome.decision = connection.policy->decide(connection.client, asked);
+  outcome.decision = connection.policy->decide(exchange.client, asked);
 
   if (outcome.decision.action == filters::Action::block) {
     // A body we do not read would be taken for the next request: close instead.
@@ -82,13 +82,13 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
     co_return keep_alive;
   }
 
-  act::apply_enforcement(request, connection.policy->enforcement(connection.client, target.host));
+  act::apply_enforcement(request, connection.policy->enforcement(exchange.client, target.host));
   auto lease = context.buffers.lease();
   auto half = lease.span().size() / 2;
   auto judge = [&](const http::Target& landing) -> std::optional<filters::Decision> {
     filters::Request where{"GET", landing.host, landing.port,    landing.path,
                            {},    {},           local_time_now()};
-    auto decision = connection.policy->decide(connection.client, where);
+    auto decision = connection.policy->decide(exchange.client, where);
     if (decision.action == filters::Action::block) {
       return decision;
     }
