@@ -75,6 +75,15 @@ struct ProfileSpec {
   bool restrict_accounts = false;
   SourceLocation where;
   std::vector<ScheduleSpec> schedules = {};
+  // `extends:` another policy: what this one does not set comes from there. Resolved by the
+  // config loader before Policy::build; `set` records which scalar keys this one set.
+  std::string extends = {};
+  struct Set {
+    bool default_action = false;
+    bool safesearch = false;
+    bool restrict_accounts = false;
+    bool schedules = false;
+  } set = {};
 };
 
 struct BuildingSpec {

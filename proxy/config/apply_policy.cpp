@@ -128,11 +128,16 @@ filters::ScheduleSpec schedule(const YAML::Node& node, const std::string& key,
 
 void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
   auto key = "policies." + profile.name;
-  r.expect_keys(node, key,
-                {"default", "categories", "safesearch", "restrict_accounts", "schedules"});
+  r.expect_keys(
+      node, key,
+      {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules"});
+  if (auto n = node["extends"]) {
+    profile.extends = r.string(n, key + ".extends");
+  }
   profile.where = {r.file(), r.line(node)};
   if (auto n = node["default"]) {
     profile.default_action = action(n, key + ".default", r);
+    profile.set.default_action = true;
   }
   if (auto n = node["safesearch"]) {
     auto text = r.string(n, key + ".safesearch");
@@ -145,15 +150,18 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
     } else {
       r.fail(n, key + ".safesearch", "expected off, moderate or strict, got \"" + text + "\"");
     }
+    profile.set.safesearch = true;
   }
   if (auto n = node["restrict_accounts"]) {
     profile.restrict_accounts = r.boolean(n, key + ".restrict_accounts");
+    profile.set.restrict_accounts = true;
   }
   if (auto n = node["categories"]; n && !n.IsNull()) {
     merge_actions(profile.categories, n, key + ".categories", r);
   }
   if (auto n = node["schedules"]) {
     profile.schedules.clear();  // a list replaces, like every other sequence
+    profile.set.schedules = true;
     if (!n.IsNull() && !n.IsSequence()) {
       r.fail(n, key + ".schedules", "expected a list of schedules");
     }

@@ -2,6 +2,7 @@
 
 #include "proxy/config/apply.hpp"
 #include "proxy/config/file_source.hpp"
+#include "proxy/config/profile_extends.hpp"
 #include "proxy/config/rule_files.hpp"
 #include "proxy/config/users_file.hpp"
 
@@ -52,6 +53,7 @@ Config load_config(const std::string& path) {
   for (const auto& [name, file] : config.rule_files) {
     load_rule_file(file, config.policy);
   }
+  resolve_profile_extends(config.policy);
   config.policy.auth.enabled = !config.users_file.empty();
   if (config.policy.auth.enabled) {
     config.policy.auth.users = load_users_file(config.users_file);

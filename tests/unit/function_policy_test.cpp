@@ -159,6 +159,43 @@ TEST_F(CustomPolicy, MonitorModeAllowsButRecordsWouldBlock) {
   EXPECT_FALSE(plain.would_block);
 }
 
+TEST_F(CustomPolicy, PoliciesExtendOthers) {
+  auto policy = load(
+      "extends: default\n"
+      "policies:\n"
+      "  base-x: {default: block, safesearch: moderate, categories: {social: allow, adult: "
+      "block}}\n"
+      "  derived: {extends: base-x, categories: {social: block}}\n"
+      "  derived2: {extends: derived, default: allow}\n"
+      "buildings:\n"
+      "  high-school: {policy: {student: derived2}}\n");
+  auto social = decide(*policy, kHsStudent, "GET http://www.instagram.com/natgeo/");
+  EXPECT_EQ(social.action, filters::Action::block);  // derived's own category action
+  EXPECT_EQ(social.reason_code, "category_block");
+  EXPECT_EQ(decide(*policy, kHsStudent, "GET http://www.pornhub.com/").category, "adult");
+  auto plain = decide(*policy, kHsStudent, "GET http://example.org/");
+  EXPECT_EQ(plain.action, filters::Action::allow);  // derived2's own default
+  EXPECT_EQ(plain.reason_code, "policy_default");
+  auto student = policy->identify(*filters::IpAddress::parse(kHsStudent));
+  EXPECT_EQ(policy->enforcement(student, "www.youtube.com").connect_via,
+            "restrictmoderate.youtube.com");  // base-x's safesearch
+}
+
+TEST_F(CustomPolicy, ExtendsErrorsNameThePolicy) {
+  auto error_of = [&](const std::string& policies) {
+    try {
+      load("extends: default\npolicies:\n" + policies);
+      return std::string();
+    } catch (const filters::LoadError& e) {
+      return std::string(e.what());
+    }
+  };
+  EXPECT_NE(error_of("  a: {extends: nowhere}\n").find("extends unknown policy \"nowhere\""),
+            std::string::npos);
+  EXPECT_NE(error_of("  a: {extends: b}\n  b: {extends: a}\n").find("comes back to itself"),
+            std::string::npos);
+}
+
 TEST_F(CustomPolicy, UnknownCategoryActionIsAnError) {
   EXPECT_THROW(load("extends: default\npolicies: {staff: {categories: {social-dm: maybe}}}\n"),
                filters::LoadError);
