@@ -40,7 +40,7 @@ awaitable<std::optional<UpstreamFailure>> open_upstream(Exchange& exchange,
   exchange.upstream.reset();
   exchange.reused = false;
   if (!fresh) {
-    if (auto idle = context.pool.take(target.host + ":" + std::to_string(target.port))) {
+    if (auto idle = context.pool.take(exchange.pool_key)) {
       exchange.upstream.emplace(std::move(*idle));
       exchange.reused = true;
     }

@@ -57,11 +57,14 @@ std::optional<http::Target> redirect_landing(const bhttp::response<bhttp::buffer
                                              const http::Target& request_target);
 
 struct Exchange {
-  explicit Exchange(std::span<char> storage) : buffer(storage.data(), storage.size()) {}
+  Exchange(std::span<char> storage, const http::Target& target)
+      : buffer(storage.data(), storage.size()),
+        pool_key(target.host + ":" + std::to_string(target.port)) {}
   std::optional<beast::tcp_stream> upstream;
   // Fixed storage lent by the session: reads from the upstream fill it whole instead of
   // starting at Beast's 512-byte minimum in a fresh dynamic buffer.
   beast::flat_static_buffer_base buffer;
+  std::string pool_key;  // "host:port", for taking and giving back pooled connections
   bool reused = false;
 };
 
@@ -105,7 +108,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     pending = n;
   }
 
-  Exchange exchange(context.upstream_read);
+  Exchange exchange(context.upstream_read, target);
   std::optional<ResponseParser> response;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (auto failure = co_await open_upstream(exchange, target, context, attempt > 0)) {
@@ -191,8 +194,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   }
   result.client_keep_alive = client_keep_alive;
   if (upstream_reusable && response->is_done() && exchange.buffer.size() == 0) {
-    context.pool.give(target.host + ":" + std::to_string(target.port),
-                      std::move(*exchange.upstream));
+    context.pool.give(exchange.pool_key, std::move(*exchange.upstream));
   }
   co_return result;
 }

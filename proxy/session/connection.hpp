@@ -38,7 +38,7 @@ struct Exchange {
 
   filters::Client client;  // the connection's, with the role of an authenticated user
   char request_id[24];
-  std::string time_text;
+  mutable std::string time_text;  // formatted on first use: only pages show it
   std::chrono::steady_clock::time_point started;
   record::Outcome outcome;
   unsigned version = 11;

@@ -35,7 +35,6 @@ Exchange::Exchange(Connection& connection, std::string_view method)
                 context.worker, static_cast<unsigned long long>(++context.requests));
   outcome.request_id = request_id;
   outcome.time = std::chrono::system_clock::now();
-  time_text = record::iso_utc(outcome.time);
   outcome.client = connection.client_text;
   outcome.method = method;
   outcome.decision.building = connection.policy->building_name(connection.client.building);
@@ -45,6 +44,9 @@ Exchange::Exchange(Connection& connection, std::string_view method)
 
 act::PageContext Exchange::page_context(const Connection& connection) const {
   const auto& config = connection.context.config;
+  if (time_text.empty()) {
+    time_text = record::iso_utc(outcome.time);
+  }
   return {config.district_name, config.district_contact, request_id, time_text};
 }
 
