@@ -43,6 +43,14 @@ class Policy {
   Decision decide(const Client& client, const Request& request, Trace* trace = nullptr) const;
   // SafeSearch and account restrictions for an allowed request to `host` (normalized).
   Enforcement enforcement(const Client& client, std::string_view host) const;
+  // A CONNECT's first bytes, judged after the tunnel's host was allowed: tunnelling checks
+  // (not TLS, no server name, domain fronting) are anonymizer detections at step 4, so only
+  // a building's own `allow` entry for the CONNECT host outranks them; otherwise the
+  // decision is decide() again on the server name.
+  Decision decide_tunnel(const Client& client, const Request& connect, const TunnelHello& hello,
+                         Trace* trace = nullptr) const;
+  // Whether an allowed tunnel to `host` is decrypted, and the policy's HTTPS settings.
+  TlsPlan tls_plan(const Client& client, std::string_view host) const;
 
   std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
   const AuthSpec& auth() const { return auth_; }
@@ -71,6 +79,10 @@ class Policy {
     SafeSearch safesearch = SafeSearch::off;
     bool restrict_accounts = false;
     std::vector<Schedule> schedules = {};
+    std::vector<bool> inspect_category = {};  // by CategoryId
+    bool inspect_social_functions = false;    // hosts the function catalog names
+    DomainTable inspect_domains = {};
+    TlsSettings tls = {};
   };
   struct Building {
     std::string name;
@@ -85,6 +97,9 @@ class Policy {
   };
   class Evaluation;
 
+  const Profile& profile_for(const Client& client) const;
+  void resolve_inspect(Profile& profile, const ProfileSpec& spec) const;
+
   CategoryId category_id(const std::string& name);
   Actions resolve_actions(const std::vector<std::pair<std::string, CategoryAction>>& named,
                           const SourceLocation& where, const std::string& owner) const;
@@ -97,6 +112,7 @@ class Policy {
   DomainTable lists_;
   UrlRules url_rules_;
   DomainTable approved_;
+  DomainTable never_inspect_;
   AccountRestrictions accounts_;
   FunctionCatalog functions_;
   std::vector<CategoryId> function_category_;  // by function rule index

@@ -2,12 +2,16 @@
 #include <algorithm>
 
 #include "filters/domain_list.hpp"
+#include "filters/host.hpp"
 #include "filters/load_error.hpp"
 #include "filters/policy.hpp"
 
 namespace hallpass::filters {
 
 namespace {
+
+constexpr std::string_view kApprovedList = "district-approved";
+constexpr std::string_view kNeverInspectList = "never-inspect";
 
 template <typename Named>
 std::optional<std::size_t> index_of(const std::vector<Named>& items, std::string_view name) {
@@ -37,6 +41,28 @@ Policy::Actions Policy::resolve_actions(
   return actions;
 }
 
+// `inspect:` names categories, or domains (a name with a dot); a dotless name that is no
+// category is a typo, not a host, and is refused.
+void Policy::resolve_inspect(Profile& profile, const ProfileSpec& spec) const {
+  profile.inspect_category.assign(categories_.size(), false);
+  for (const auto& name : spec.inspect) {
+    auto it = std::find(categories_.begin(), categories_.end(), name);
+    if (it != categories_.end()) {
+      profile.inspect_category[it - categories_.begin()] = true;
+      // The function catalog's hosts are social platforms even when no list names them.
+      profile.inspect_social_functions |= name == "social" || name.starts_with("social-");
+      continue;
+    }
+    auto host = normalize_host(name);
+    if (name.find('.') == std::string::npos || !host) {
+      throw LoadError(spec.where.file, spec.where.line,
+                      "policy \"" + spec.name + "\": inspect: \"" + name +
+                          "\" is neither a category nor a domain");
+    }
+    profile.inspect_domains.insert(*host, 0);
+  }
+}
+
 CategoryId Policy::category_id(const std::string& name) {
   auto it = std::find(categories_.begin(), categories_.end(), name);
   if (it != categories_.end()) {
@@ -54,6 +80,9 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
   for (const auto& domain : spec.approved) {
     policy->approved_.insert(domain, 0);
   }
+  for (const auto& domain : spec.never_inspect) {
+    policy->never_inspect_.insert(domain, 0);
+  }
   policy->functions_ = FunctionCatalog(spec.functions);
   for (const auto& rule : policy->functions_.rules()) {
     policy->function_category_.push_back(policy->category_id(rule.category));
@@ -61,13 +90,23 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
   policy->detector_ = AnonymizerDetector(spec.signatures);
 
   for (const auto& list : spec.lists) {
-    auto id = policy->category_id(list.category);
     auto path = list.folder + "/domains";
     auto text = read(path);
     if (!text) {
       throw LoadError(list.where.file, list.where.line,
                       "list \"" + list.category + "\": cannot read " + path);
     }
+    // The district's own approved platforms are precedence step 3, not a category: they
+    // join `approved:` and outrank anonymizer, function and category rules.
+    if (list.category == kApprovedList) {
+      load_domain_list(*text, path, 0, policy->approved_);
+      continue;
+    }
+    if (list.category == kNeverInspectList) {  // district-wide, like `never_inspect:`
+      load_domain_list(*text, path, 0, policy->never_inspect_);
+      continue;
+    }
+    auto id = policy->category_id(list.category);
     load_domain_list(*text, path, id, policy->lists_);
     // `urls` and `patterns` are optional beside `domains`, as in UT1 folders.
     if (auto urls = read(list.folder + "/urls")) {
@@ -92,6 +131,8 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
     auto owner = "policy \"" + spec_profile.name + "\"";
     profile.category_action =
         policy->resolve_actions(spec_profile.categories, spec_profile.where, owner);
+    profile.tls = spec_profile.tls;
+    policy->resolve_inspect(profile, spec_profile);
     for (const auto& schedule : spec_profile.schedules) {
       profile.schedules.push_back(
           {schedule.name, schedule.days, schedule.from, schedule.to,

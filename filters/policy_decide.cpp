@@ -297,8 +297,7 @@ Decision Policy::decide(const Client& client, const Request& request, Trace* tra
 namespace hallpass::filters {
 
 Enforcement Policy::enforcement(const Client& client, std::string_view host) const {
-  const Building& building = buildings_[client.building];
-  const Profile& profile = profiles_[building.profile_for_role[static_cast<int>(client.role)]];
+  const Profile& profile = profile_for(client);
   return enforcement_for(host, profile.safesearch,
                          profile.restrict_accounts ? &accounts_ : nullptr);
 }

@@ -75,6 +75,10 @@ struct ProfileSpec {
   bool restrict_accounts = false;
   SourceLocation where;
   std::vector<ScheduleSpec> schedules = {};
+  // HTTPS: what is decrypted (category names, or domains: names with a dot), what a client
+  // that names no server gets, and what happens when decryption fails.
+  std::vector<std::string> inspect = {};
+  TlsSettings tls = {};
   // `extends:` another policy: what this one does not set comes from there. Resolved by the
   // config loader before Policy::build; `set` records which scalar keys this one set.
   std::string extends = {};
@@ -83,6 +87,10 @@ struct ProfileSpec {
     bool safesearch = false;
     bool restrict_accounts = false;
     bool schedules = false;
+    bool inspect = false;
+    bool on_inspect_failure = false;
+    bool no_sni = false;
+    bool tls_block_page = false;
   } set = {};
 };
 
@@ -114,7 +122,8 @@ struct AuthSpec {
 struct PolicySpec {
   std::vector<IpNetwork> clients;
   AuthSpec auth;
-  std::vector<std::string> approved;  // district-approved platforms (normalized domains)
+  std::vector<std::string> approved;       // district-approved platforms (normalized domains)
+  std::vector<std::string> never_inspect;  // never decrypted (normalized domains)
   AccountRestrictions accounts;
   std::vector<FunctionRuleSpec> functions;
   std::vector<SignatureSpec> signatures;

@@ -50,6 +50,26 @@ struct Request {
   LocalTime when = {};
 };
 
+// A policy's HTTPS settings for one client.
+enum class InspectFailure : std::uint8_t { block, splice };
+struct TlsSettings {
+  Action no_sni = Action::block;  // a ClientHello without a server name (or an IP literal)
+  InspectFailure on_inspect_failure = InspectFailure::block;
+  bool block_page = true;  // a blocked tunnel is answered inside TLS with the block page
+};
+
+// What an allowed tunnel's destination calls for.
+struct TlsPlan {
+  bool inspect = false;  // decrypt: listed under the policy's `inspect`, not `never_inspect`
+  TlsSettings settings;
+};
+
+// What the first bytes of a tunnel said (read by proxy/tls, judged here).
+struct TunnelHello {
+  bool is_tls = false;
+  std::string_view server_name;  // normalized; empty when the ClientHello named none
+};
+
 // Views point into the Policy that produced the Decision; it outlives the request because
 // a connection pins its policy snapshot.
 struct Decision {

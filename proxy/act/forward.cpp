@@ -1,4 +1,5 @@
 #include "proxy/act/forward.hpp"
+#include "proxy/act/upstream_link.hpp"
 
 namespace hallpass::act::detail {
 
@@ -33,27 +34,26 @@ std::optional<http::Target> redirect_landing(const bhttp::response<bhttp::buffer
   return parsed.target;
 }
 
-awaitable<std::optional<UpstreamFailure>> open_upstream(Exchange& exchange,
-                                                        const http::Target& target,
-                                                        ForwardContext& context, bool fresh) {
-  exchange.buffer.clear();
-  exchange.upstream.reset();
-  exchange.reused = false;
+}  // namespace hallpass::act::detail
+
+namespace hallpass::act {
+
+awaitable<std::optional<UpstreamFailure>> PooledLink::open(bool fresh) {
+  stream_.reset();
+  reused_ = false;
   if (!fresh) {
-    if (auto idle = context.pool.take(exchange.pool_key)) {
-      exchange.upstream.emplace(std::move(*idle));
-      exchange.reused = true;
+    if (auto idle = pool_.take(key_)) {
+      stream_.emplace(std::move(*idle));
+      reused_ = true;
+      co_return std::nullopt;
     }
   }
-  if (!exchange.upstream) {
-    auto connected =
-        co_await connect_upstream(target, context.config.upstream, context.config.timeouts.connect);
-    if (!connected.stream) {
-      co_return std::move(connected.failure);
-    }
-    exchange.upstream.emplace(std::move(*connected.stream));
+  auto connected = co_await connect_upstream(target_, config_.upstream, config_.timeouts.connect);
+  if (!connected.stream) {
+    co_return std::move(connected.failure);
   }
+  stream_.emplace(std::move(*connected.stream));
   co_return std::nullopt;
 }
 
-}  // namespace hallpass::act::detail
+}  // namespace hallpass::act

@@ -1,5 +1,7 @@
 // `forward`: carries an allowed HTTP request to its upstream and streams the response
-// back. Shared by plain HTTP and (later) intercepted TLS through the Stream parameter.
+// back. Shared by plain HTTP and intercepted TLS: the client stream is a template
+// parameter, and the upstream comes from a link (see upstream_link.hpp) that is the worker's
+// pool for plain HTTP and the intercepted connection's own verified TLS connection.
 #pragma once
 
 #include <functional>
@@ -23,7 +25,6 @@ using RedirectJudge = std::function<std::optional<filters::Decision>(const http:
 
 struct ForwardContext {
   const config::Config& config;
-  UpstreamPool& pool;
   std::span<char> buffer;         // the relay buffer lent for this request
   std::span<char> upstream_read;  // storage for reading the upstream's response
   bool draining = false;          // close the client connection after this response
@@ -56,29 +57,19 @@ std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
 std::optional<http::Target> redirect_landing(const bhttp::response<bhttp::buffer_body>& response,
                                              const http::Target& request_target);
 
-struct Exchange {
-  Exchange(std::span<char> storage, const http::Target& target)
-      : buffer(storage.data(), storage.size()),
-        pool_key(target.host + ":" + std::to_string(target.port)) {}
-  std::optional<beast::tcp_stream> upstream;
-  // Fixed storage lent by the session: reads from the upstream fill it whole instead of
-  // starting at Beast's 512-byte minimum in a fresh dynamic buffer.
+// The upstream response is read into fixed storage lent by the session: reads fill it whole
+// instead of starting at Beast's 512-byte minimum in a fresh dynamic buffer.
+struct ResponseBuffer {
+  explicit ResponseBuffer(std::span<char> storage) : buffer(storage.data(), storage.size()) {}
   beast::flat_static_buffer_base buffer;
-  std::string pool_key;  // "host:port", for taking and giving back pooled connections
-  bool reused = false;
 };
-
-// Connects, or takes a pooled connection unless `fresh`.
-awaitable<std::optional<UpstreamFailure>> open_upstream(Exchange& exchange,
-                                                        const http::Target& target,
-                                                        ForwardContext& context, bool fresh);
 
 }  // namespace detail
 
-template <typename ClientStream>
+template <typename ClientStream, typename Link>
 awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& client_buffer,
                                  RequestParser& request, const http::Target& target,
-                                 ForwardContext& context) {
+                                 ForwardContext& context, Link& link) {
   using namespace detail;
   ForwardResult result;
   const auto& timeouts = context.config.timeouts;
@@ -108,14 +99,15 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     pending = n;
   }
 
-  Exchange exchange(context.upstream_read, target);
+  ResponseBuffer exchange(context.upstream_read);
   std::optional<ResponseParser> response;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (auto failure = co_await open_upstream(exchange, target, context, attempt > 0)) {
+    exchange.buffer.clear();
+    if (auto failure = co_await link.open(attempt > 0)) {
       result.failure = std::move(*failure);
       co_return result;
     }
-    auto& upstream = *exchange.upstream;
+    auto& upstream = link.stream();
     bhttp::serializer<true, bhttp::buffer_body> request_writer(req);
     auto sent = co_await relay_body(
         client, client_buffer, request, upstream, request_writer, context.buffer, pending, has_body,
@@ -124,7 +116,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
       result.refusal = kBadBody;
       co_return result;
     }
-    bool retry_allowed = exchange.reused && !has_body;
+    bool retry_allowed = link.reused() && !has_body;
     if (sent == RelayStatus::write_failed) {
       if (retry_allowed) {
         continue;  // a pooled connection the server had already closed
@@ -142,7 +134,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
       if (req.method() == bhttp::verb::head) {
         response->skip(true);
       }
-      upstream.expires_after(upstream_wait);
+      beast::get_lowest_layer(upstream).expires_after(upstream_wait);
       std::tie(ec, std::ignore) =
           co_await bhttp::async_read_header(upstream, exchange.buffer, *response, use_tuple);
     } while (!ec && response->get().result_int() / 100 == 1);
@@ -185,7 +177,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   client_keep_alive = res.keep_alive();
   result.status = res.result_int();
   bhttp::serializer<false, bhttp::buffer_body> response_writer(res);
-  auto relayed = co_await relay_body(*exchange.upstream, exchange.buffer, *response, client,
+  auto relayed = co_await relay_body(link.stream(), exchange.buffer, *response, client,
                                      response_writer, context.buffer, 0, false,
                                      Deadlines{upstream_wait, client_wait}, result.bytes_to_client);
   if (relayed != RelayStatus::done) {
@@ -194,7 +186,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   }
   result.client_keep_alive = client_keep_alive;
   if (upstream_reusable && response->is_done() && exchange.buffer.size() == 0) {
-    context.pool.give(exchange.pool_key, std::move(*exchange.upstream));
+    link.keep();
   }
   co_return result;
 }

@@ -80,7 +80,10 @@ void apply_audit(Audit& audit, const YAML::Node& node, const YamlReader& r) {
 }
 
 void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
-  r.expect_keys(node, "tls", {"ca_cert", "ca_key"});
+  r.expect_keys(node, "tls", {"ca_cert", "ca_key", "leaf_cache"});
+  if (auto n = node["leaf_cache"]) {
+    config.tls_leaf_cache = r.count(n, "tls.leaf_cache");
+  }
   if (auto n = node["ca_cert"]) {
     config.tls_ca_cert = resolve_path(r.file(), r.string(n, "tls.ca_cert"));
   }
@@ -92,10 +95,10 @@ void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
 }  // namespace
 
 void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
-  r.expect_keys(root, "",
-                {"extends", "district", "listen", "admin", "clients", "connect_ports", "limits",
-                 "timeouts", "upstream", "tls", "audit", "lists", "buildings", "policies",
-                 "approved", "rules", "accounts", "reload", "auth"});
+  r.expect_keys(root, "", {"extends",       "district", "listen",    "admin",    "clients",
+                           "connect_ports", "limits",   "timeouts",  "upstream", "tls",
+                           "audit",         "lists",    "buildings", "policies", "approved",
+                           "never_inspect", "rules",    "accounts",  "reload",   "auth"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {

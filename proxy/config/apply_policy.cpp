@@ -126,11 +126,42 @@ filters::ScheduleSpec schedule(const YAML::Node& node, const std::string& key,
   return out;
 }
 
+void apply_tls_settings(filters::ProfileSpec& profile, const YAML::Node& node,
+                        const std::string& key, const YamlReader& r) {
+  if (auto n = node["inspect"]) {
+    profile.inspect.clear();
+    if (!n.IsNull() && !n.IsSequence()) {
+      r.fail(n, key + ".inspect", "expected a list of categories and domains");
+    }
+    for (std::size_t i = 0; n.IsSequence() && i < n.size(); ++i) {
+      profile.inspect.push_back(r.string(n[i], key + ".inspect[" + std::to_string(i) + "]"));
+    }
+    profile.set.inspect = true;
+  }
+  if (auto n = node["on_inspect_failure"]) {
+    auto text = r.string(n, key + ".on_inspect_failure");
+    if (text != "block" && text != "splice") {
+      r.fail(n, key + ".on_inspect_failure", "expected block or splice, got \"" + text + "\"");
+    }
+    profile.tls.on_inspect_failure =
+        text == "block" ? filters::InspectFailure::block : filters::InspectFailure::splice;
+    profile.set.on_inspect_failure = true;
+  }
+  if (auto n = node["no_sni"]) {
+    profile.tls.no_sni = action(n, key + ".no_sni", r);
+    profile.set.no_sni = true;
+  }
+  if (auto n = node["tls_block_page"]) {
+    profile.tls.block_page = r.boolean(n, key + ".tls_block_page");
+    profile.set.tls_block_page = true;
+  }
+}
+
 void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
   auto key = "policies." + profile.name;
-  r.expect_keys(
-      node, key,
-      {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules"});
+  r.expect_keys(node, key,
+                {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules",
+                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page"});
   if (auto n = node["extends"]) {
     profile.extends = r.string(n, key + ".extends");
   }
@@ -159,6 +190,7 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
   if (auto n = node["categories"]; n && !n.IsNull()) {
     merge_actions(profile.categories, n, key + ".categories", r);
   }
+  apply_tls_settings(profile, node, key, r);
   if (auto n = node["schedules"]) {
     profile.schedules.clear();  // a list replaces, like every other sequence
     profile.set.schedules = true;
@@ -245,6 +277,9 @@ void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root, co
   }
   if (auto n = root["approved"]) {
     spec.approved = domains(n, "approved", r);
+  }
+  if (auto n = root["never_inspect"]) {
+    spec.never_inspect = domains(n, "never_inspect", r);
   }
   if (auto n = root["lists"]; n && !n.IsNull()) {
     apply_lists(spec, n, r);

@@ -58,8 +58,9 @@ struct Config {
   Limits limits;
   Timeouts timeouts;
   Upstream upstream;
-  std::string tls_ca_cert;
+  std::string tls_ca_cert;  // the minting CA (then its issuers); empty: never decrypt
   std::string tls_ca_key;
+  std::size_t tls_leaf_cache = 10000;  // minted leaf certificates kept, least recently used out
   Audit audit;
   std::string users_file;                         // `auth.users_file`, read into policy.auth.users
   std::map<std::string, std::string> rule_files;  // `rules:` name → file, read into `policy`

@@ -52,6 +52,18 @@ const filters::ProfileSpec& resolved(const std::string& name, const Profiles& wr
   if (own->set.schedules) {
     out.schedules = own->schedules;
   }
+  if (own->set.inspect) {
+    out.inspect = own->inspect;
+  }
+  if (own->set.on_inspect_failure) {
+    out.tls.on_inspect_failure = own->tls.on_inspect_failure;
+  }
+  if (own->set.no_sni) {
+    out.tls.no_sni = own->tls.no_sni;
+  }
+  if (own->set.tls_block_page) {
+    out.tls.block_page = own->tls.block_page;
+  }
   for (const auto& [category, action] : own->categories) {
     auto it = std::find_if(out.categories.begin(), out.categories.end(),
                            [&](const auto& c) { return c.first == category; });

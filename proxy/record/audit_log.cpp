@@ -78,6 +78,15 @@ std::string audit_line(const Outcome& o) {
   if (!o.upstream_error.empty()) {
     append_json_field(line, "upstream_error", o.upstream_error);
   }
+  if (!o.server_name.empty()) {
+    append_json_field(line, "sni", o.server_name);
+  }
+  if (!o.tls.empty()) {
+    append_json_field(line, "tls", o.tls);
+  }
+  if (!o.inspect_failure.empty()) {
+    append_json_field(line, "inspect_failure", o.inspect_failure);
+  }
   append_json_key(line, "duration_ms");
   line += std::to_string(o.duration_seconds * 1000.0);
   append_json_key(line, "flags");

@@ -37,8 +37,21 @@ Metrics::Metrics()
                            .Add({})),
       anonymizers_(prometheus::BuildCounter()
                        .Name("hallpass_anonymizer_detections_total")
-                       .Help("Anonymizer detections, by method (list, signature, ip_literal, doh)")
+                       .Help("Anonymizer detections, by method (list, signature, ip_literal, "
+                             "doh, not_tls, no_sni, fronting)")
                        .Register(*registry_)),
+      tls_tunnels_(prometheus::BuildCounter()
+                       .Name("hallpass_tls_tunnels_total")
+                       .Help("TLS tunnels by fate: splice, intercept, block_page")
+                       .Register(*registry_)),
+      inspect_failures_(prometheus::BuildCounter()
+                            .Name("hallpass_tls_inspect_failures_total")
+                            .Help("Tunnels the policy said to decrypt where that failed, by reason")
+                            .Register(*registry_)),
+      leaf_cache_(prometheus::BuildGauge()
+                      .Name("hallpass_tls_leaf_cache")
+                      .Help("Minted leaf certificate cache: hits, misses (counts) and size")
+                      .Register(*registry_)),
       connections_active_(prometheus::BuildGauge()
                               .Name("hallpass_connections_active")
                               .Help("Client connections open now")
@@ -67,7 +80,8 @@ Metrics::Metrics()
   // Present from the start so dashboards and alerts see zeros, not absent series.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
-  for (const char* method : {"list", "signature", "ip_literal", "doh"}) {
+  for (const char* method :
+       {"list", "signature", "ip_literal", "doh", "not_tls", "no_sni", "fronting"}) {
     anonymizers_.Add({{"method", method}});
   }
 }
@@ -118,6 +132,20 @@ void Metrics::connection_refused(std::string_view reason) {
 
 void Metrics::upstream_error(std::string_view cause) {
   cached(upstream_cache_, upstream_errors_, {"cause"}, {cause}).Increment();
+}
+
+void Metrics::tls_tunnel(std::string_view fate) {
+  cached(tls_cache_, tls_tunnels_, {"fate"}, {fate}).Increment();
+}
+
+void Metrics::inspect_failure(std::string_view reason) {
+  cached(inspect_cache_, inspect_failures_, {"reason"}, {reason}).Increment();
+}
+
+void Metrics::leaf_cache(std::uint64_t hits, std::uint64_t misses, std::size_t size) {
+  leaf_cache_.Add({{"value", "hits"}}).Set(static_cast<double>(hits));
+  leaf_cache_.Add({{"value", "misses"}}).Set(static_cast<double>(misses));
+  leaf_cache_.Add({{"value", "size"}}).Set(static_cast<double>(size));
 }
 
 void Metrics::reload(bool ok) {

@@ -32,6 +32,11 @@ class Metrics {
   void upstream_error(std::string_view cause);
   void tunnel_opened() { tunnels_active_.Increment(); }
   void tunnel_closed() { tunnels_active_.Decrement(); }
+  // TLS: a tunnel's fate (splice, intercept, block_page) and why decrypting one failed.
+  void tls_tunnel(std::string_view fate);
+  void inspect_failure(std::string_view reason);
+  // The leaf cache's counts, copied in before each scrape (the cache keeps its own).
+  void leaf_cache(std::uint64_t hits, std::uint64_t misses, std::size_t size);
   void reload(bool ok);
   void policy_loaded(double unix_seconds, std::size_t list_domains);
 
@@ -54,6 +59,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Counter& reload_failures_;
   prometheus::Family<prometheus::Counter>& anonymizers_;
+  prometheus::Family<prometheus::Counter>& tls_tunnels_;
+  prometheus::Family<prometheus::Counter>& inspect_failures_;
+  prometheus::Family<prometheus::Gauge>& leaf_cache_;
   prometheus::Gauge& connections_active_;
   prometheus::Gauge& tunnels_active_;
   prometheus::Gauge& policy_loaded_time_;
@@ -66,6 +74,8 @@ class Metrics {
   Cache refused_cache_;
   Cache upstream_cache_;
   Cache anonymizer_cache_;
+  Cache tls_cache_;
+  Cache inspect_cache_;
 };
 
 }  // namespace hallpass::record

@@ -19,9 +19,9 @@ namespace hallpass::server {
 namespace {
 
 struct Worker {
-  Worker(const config::Config& config, record::Recorder& recorder, unsigned index,
-         std::uint32_t id_prefix)
-      : context(config, recorder, index, id_prefix) {}
+  Worker(const config::Config& config, record::Recorder& recorder, tls::Services& tls,
+         unsigned index, std::uint32_t id_prefix)
+      : context(config, recorder, tls, index, id_prefix) {}
   // Sessions still suspended at shutdown are destroyed with `io` and touch `context` as they
   // unwind, so `context` is declared first and outlives `io`; its pooled sockets, which
   // belong to `io`, are closed before either goes (Server::run).
@@ -49,6 +49,7 @@ struct Server::State {
   std::shared_ptr<const filters::Policy> policy;
   record::Metrics metrics;
   std::unique_ptr<record::Recorder> recorder;
+  tls::Services tls;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<bool> ready{false};
   asio::io_context control{1};
@@ -78,7 +79,7 @@ void Server::State::listen() {
   auto count = std::max(1u, std::thread::hardware_concurrency());
   std::uint32_t id_prefix = std::random_device{}();
   for (unsigned i = 0; i < count; ++i) {
-    workers.push_back(std::make_unique<Worker>(config, *recorder, i, id_prefix));
+    workers.push_back(std::make_unique<Worker>(config, *recorder, tls, i, id_prefix));
     workers.back()->context.policy = policy;
   }
   for (const auto& text : config.listen) {
@@ -93,8 +94,37 @@ void Server::State::listen() {
   spdlog::info("admin listening on {}", endpoint_text(admin.local_endpoint()));
 }
 
+namespace {
+
+// The district CA (when configured) and the upstream trust store: a bad file stops the
+// start with a message naming it, as a bad config does.
+void load_tls(const config::Config& config, tls::Services& services) {
+  auto upstream = tls::make_upstream_context(config.upstream);
+  if (auto* error = std::get_if<std::string>(&upstream)) {
+    throw std::runtime_error(*error);
+  }
+  services.upstream = std::get<0>(std::move(upstream));
+  if (config.tls_ca_cert.empty() && config.tls_ca_key.empty()) {
+    spdlog::info("no district CA (tls.ca_cert): HTTPS is never decrypted");
+    return;
+  }
+  if (config.tls_ca_cert.empty() || config.tls_ca_key.empty()) {
+    throw std::runtime_error("tls.ca_cert and tls.ca_key must be set together");
+  }
+  auto authority = tls::CertAuthority::load(config.tls_ca_cert, config.tls_ca_key);
+  if (auto* error = std::get_if<std::string>(&authority)) {
+    throw std::runtime_error(*error);
+  }
+  auto& ca = std::get<0>(authority);
+  spdlog::info("district CA {} loaded: inspected HTTPS is decrypted", ca->subject());
+  services.leaves = std::make_shared<tls::LeafCache>(ca, config.tls_leaf_cache);
+}
+
+}  // namespace
+
 int Server::run() {
   auto& s = *state_;
+  load_tls(s.config, s.tls);
   std::unique_ptr<record::AuditLog> audit;
   if (!s.config.audit.path.empty()) {
     audit = std::make_unique<record::AuditLog>(s.config.audit);

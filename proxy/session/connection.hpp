@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proxy/act/pages.hpp"
+#include "proxy/act/respond.hpp"
 #include "proxy/act/upstream.hpp"
 #include "proxy/http/prescan.hpp"
 #include "proxy/record/outcome.hpp"
@@ -29,11 +30,17 @@ struct Exchange {
   Exchange(Connection& connection, std::string_view method);
 
   act::PageContext page_context(const Connection& connection) const;
-  // Sends a Hallpass error page and closes; the outcome takes its status.
-  awaitable<void> send_error(Connection& connection, unsigned status, std::string_view reason,
-                             std::string_view message);
+  // Sends a Hallpass error page on `stream` (the client's, plain or TLS) and closes; the
+  // outcome takes its status.
+  template <typename Stream>
+  awaitable<void> send_error(Connection& connection, Stream& stream, unsigned status,
+                             std::string_view reason, std::string_view message);
   // The proxy itself refuses the request (malformed, port, ...): recorded as a block.
-  awaitable<void> refuse(Connection& connection, const http::Refusal& refusal);
+  template <typename Stream>
+  awaitable<void> refuse(Connection& connection, Stream& stream, const http::Refusal& refusal);
+  awaitable<void> refuse(Connection& connection, const http::Refusal& refusal) {
+    return refuse(connection, connection.stream, refusal);
+  }
   void record(Connection& connection);
 
   filters::Client client;  // the connection's, with the role of an authenticated user
@@ -44,8 +51,38 @@ struct Exchange {
   unsigned version = 11;
 };
 
-awaitable<void> report_upstream_failure(Connection& connection, Exchange& exchange,
-                                        const act::UpstreamFailure& failure, bool send_page);
+template <typename Stream>
+awaitable<void> Exchange::send_error(Connection& connection, Stream& stream, unsigned status,
+                                     std::string_view reason, std::string_view message) {
+  outcome.status = status;
+  auto html = act::error_page(page_context(connection), status, reason, message);
+  co_await act::write_page(stream, status, std::move(html), false, version, connection.idle());
+}
+
+template <typename Stream>
+awaitable<void> Exchange::refuse(Connection& connection, Stream& stream,
+                                 const http::Refusal& refusal) {
+  outcome.decision.action = filters::Action::block;
+  outcome.decision.reason_code = refusal.reason_code;
+  co_await send_error(connection, stream, refusal.status, refusal.reason_code, refusal.message);
+}
+
+// Records an upstream failure (a refused destination counts as a block) and, when nothing
+// was sent yet, answers with its page.
+template <typename Stream>
+awaitable<void> report_upstream_failure(Connection& connection, Stream& stream, Exchange& exchange,
+                                        const act::UpstreamFailure& failure, bool send_page) {
+  exchange.outcome.upstream_error = failure.cause;
+  connection.context.recorder.metrics().upstream_error(failure.cause);
+  if (failure.status == 403) {  // a destination the proxy refuses, not a broken server
+    exchange.outcome.decision.action = filters::Action::block;
+    exchange.outcome.decision.reason_code = failure.cause;
+  }
+  if (send_page) {
+    co_await exchange.send_error(connection, stream, failure.status, failure.cause,
+                                 failure.message);
+  }
+}
 
 // Each returns whether the connection may carry another request.
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange);

@@ -13,20 +13,23 @@
 #include "proxy/http/beast.hpp"
 #include "proxy/record/recorder.hpp"
 #include "proxy/session/buffer_pool.hpp"
+#include "proxy/tls/services.hpp"
 
 namespace hallpass::session {
 
 struct SessionContext {
-  SessionContext(const config::Config& config, record::Recorder& recorder, unsigned worker,
-                 std::uint32_t id_prefix)
+  SessionContext(const config::Config& config, record::Recorder& recorder, tls::Services& tls,
+                 unsigned worker, std::uint32_t id_prefix)
       : config(config),
         recorder(recorder),
+        tls(tls),
         pool(config.upstream),
         worker(worker),
         id_prefix(id_prefix) {}
 
   const config::Config& config;
   record::Recorder& recorder;
+  tls::Services& tls;  // shared by every worker
   act::UpstreamPool pool;
   BufferPool buffers;
   // Replaced by a reload (posted to this worker); each connection pins its own copy.

@@ -50,20 +50,6 @@ act::PageContext Exchange::page_context(const Connection& connection) const {
   return {config.district_name, config.district_contact, request_id, time_text};
 }
 
-awaitable<void> Exchange::send_error(Connection& connection, unsigned status,
-                                     std::string_view reason, std::string_view message) {
-  outcome.status = status;
-  auto html = act::error_page(page_context(connection), status, reason, message);
-  co_await act::write_page(connection.stream, status, std::move(html), false, version,
-                           connection.idle());
-}
-
-awaitable<void> Exchange::refuse(Connection& connection, const http::Refusal& refusal) {
-  outcome.decision.action = filters::Action::block;
-  outcome.decision.reason_code = refusal.reason_code;
-  co_await send_error(connection, refusal.status, refusal.reason_code, refusal.message);
-}
-
 void Exchange::record(Connection& connection) {
   outcome.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

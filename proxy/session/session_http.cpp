@@ -1,49 +1,11 @@
-// An absolute-form HTTP request: decide on its URL, then block or forward.
-#include "proxy/act/forward.hpp"
-#include "proxy/act/headers.hpp"
-#include "proxy/act/respond.hpp"
-#include "proxy/session/connection.hpp"
-#include "proxy/session/local_time.hpp"
+// An absolute-form HTTP request: its URL names the target; the worker's pool supplies the
+// upstream connection.
+#include "proxy/act/upstream_link.hpp"
+#include "proxy/session/serve_request.hpp"
 
 namespace hallpass::session {
 
-namespace {
-
-std::string_view path_without_query(std::string_view path) {
-  return path.substr(0, path.find('?'));
-}
-
-}  // namespace
-
-awaitable<void> report_upstream_failure(Connection& connection, Exchange& exchange,
-                                        const act::UpstreamFailure& failure, bool send_page) {
-  exchange.outcome.upstream_error = failure.cause;
-  connection.context.recorder.metrics().upstream_error(failure.cause);
-  if (failure.status == 403) {  // a destination the proxy refuses, not a broken server
-    exchange.outcome.decision.action = filters::Action::block;
-    exchange.outcome.decision.reason_code = failure.cause;
-  }
-  if (send_page) {
-    co_await exchange.send_error(connection, failure.status, failure.cause, failure.message);
-  }
-}
-
-// The site answered with a redirect to a blocked place: the client gets the block page
-// naming the landing site instead of the redirect.
-awaitable<void> block_redirect(Connection& connection, Exchange& exchange,
-                               const act::BlockedRedirect& redirect) {
-  auto& outcome = exchange.outcome;
-  outcome.decision = redirect.decision;
-  outcome.redirect_to = redirect.landing;
-  outcome.status = 403;
-  auto html =
-      act::block_page(exchange.page_context(connection), redirect.decision, redirect.landing);
-  co_await act::write_page(connection.stream, 403, std::move(html), false, exchange.version,
-                           connection.idle());
-}
-
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange) {
-  auto& context = connection.context;
   auto& request = parser.get();
   auto parsed = http::parse_absolute_target(
       std::string_view(request.target().data(), request.target().size()));
@@ -52,73 +14,9 @@ awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Excha
     exchange.record(connection);
     co_return false;
   }
-  const auto& target = *parsed.target;
-  auto& outcome = exchange.outcome;
-  outcome.host = target.host;
-  outcome.port = target.port;
-  outcome.path = path_without_query(target.path);
-
-  auto header = [&](bhttp::field field) {
-    auto value = request[field];
-    return std::string_view(value.data(), value.size());
-  };
-  filters::Request asked{outcome.method,
-                         target.host,
-                         target.port,
-                         target.path,
-                         header(bhttp::field::content_type),
-                         header(bhttp::field::accept),
-                         local_time_now()};
-  outcome.decision = connection.policy->decide(exchange.client, asked);
-
-  if (outcome.decision.action == filters::Action::block) {
-    // A body we do not read would be taken for the next request: close instead.
-    bool keep_alive = parser.is_done() && request.keep_alive() && !context.draining;
-    outcome.status = 403;
-    auto html = act::block_page(exchange.page_context(connection), outcome.decision, target.host);
-    co_await act::write_page(connection.stream, 403, std::move(html), keep_alive, exchange.version,
-                             connection.idle());
-    exchange.record(connection);
-    co_return keep_alive;
-  }
-
-  act::apply_enforcement(request, connection.policy->enforcement(exchange.client, target.host));
-  auto lease = context.buffers.lease();
-  auto half = lease.span().size() / 2;
-  auto judge = [&](const http::Target& landing) -> std::optional<filters::Decision> {
-    filters::Request where{"GET", landing.host, landing.port,    landing.path,
-                           {},    {},           local_time_now()};
-    auto decision = connection.policy->decide(exchange.client, where);
-    if (decision.action == filters::Action::block) {
-      return decision;
-    }
-    return std::nullopt;
-  };
-  act::ForwardContext forward_context{context.config,           context.pool,
-                                      lease.span().first(half), lease.span().subspan(half),
-                                      context.draining,         judge};
-  auto result =
-      co_await act::forward(connection.stream, connection.buffer, parser, target, forward_context);
-  outcome.bytes_from_client = result.bytes_from_client;
-  outcome.bytes_to_client = result.bytes_to_client;
-  outcome.status = result.status;
-  if (result.refusal && result.status == 0) {
-    co_await exchange.refuse(connection, *result.refusal);
-    exchange.record(connection);
-    co_return false;
-  }
-  if (result.redirect) {
-    co_await block_redirect(connection, exchange, *result.redirect);
-    exchange.record(connection);
-    co_return false;
-  }
-  if (result.failure) {
-    co_await report_upstream_failure(connection, exchange, *result.failure, result.status == 0);
-    exchange.record(connection);
-    co_return false;
-  }
-  exchange.record(connection);
-  co_return result.client_keep_alive;
+  act::PooledLink link(connection.context.pool, connection.context.config, *parsed.target);
+  co_return co_await serve_request(connection, connection.stream, parser, exchange, *parsed.target,
+                                   link);
 }
 
 }  // namespace hallpass::session

@@ -42,7 +42,7 @@ TEST_F(ConfigFiles, EmbeddedDefaultHasTheContractedListeners) {
   EXPECT_EQ(config.admin_listen, "127.0.0.1:9130");
   EXPECT_EQ(config.connect_ports, std::vector<std::uint16_t>{443});
   EXPECT_FALSE(config.upstream.allow_loopback);
-  EXPECT_EQ(config.policy.lists.size(), 5u);
+  EXPECT_EQ(config.policy.lists.size(), 7u);  // five categories, approved, never-inspect
   EXPECT_EQ(config.policy.lists[0].folder, "embedded:/filters/lists/anonymizer");
 }
 
@@ -63,7 +63,7 @@ TEST_F(ConfigFiles, ExtendsMergesNamedMapsAndReplacesTheRest) {
   EXPECT_DOUBLE_EQ(config.timeouts.head.count(), 2.5);
   EXPECT_DOUBLE_EQ(config.timeouts.idle.count(), 60);  // untouched keys keep the base value
   EXPECT_EQ(config.upstream.resolve.at("a.test"), "127.0.0.1");
-  EXPECT_EQ(config.policy.lists.size(), 6u);
+  EXPECT_EQ(config.policy.lists.size(), 8u);
   EXPECT_EQ(config.policy.lists.back().folder, dir_ + "lists/games");
   auto policy = build_policy(config);
   auto student = policy->identify(*filters::IpAddress::parse("127.0.0.1"));

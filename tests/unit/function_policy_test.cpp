@@ -137,6 +137,21 @@ TEST_F(CustomPolicy, ApprovedPlatformsComeBeforeAnonymizersFunctionsAndCategorie
   EXPECT_EQ(decision.rule, "instagram.com");
 }
 
+TEST_F(CustomPolicy, DistrictApprovedListFolderIsStepThreeNotACategory) {
+  auto dir = testing::TempDir() + "hallpass_custom_policy/approved/";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "domains") << "# ours\nclassroom.example\nmessenger.com\n";
+  auto policy = load("extends: default\nlists: {district-approved: " + dir + "}\n");
+  auto decision = decide(*policy, kElStudent, "GET https://www.messenger.com/t/123");
+  EXPECT_EQ(decision.action, filters::Action::allow);
+  EXPECT_EQ(decision.step, filters::Step::approved);
+  EXPECT_EQ(decision.rule, "messenger.com");
+  EXPECT_EQ(decide(*policy, kElStudent, "GET https://classroom.example/").reason_code,
+            "district_approved");
+  EXPECT_EQ(decide(*policy, kElStudent, "GET https://notclassroom.example/").reason_code,
+            "policy_default");
+}
+
 TEST_F(CustomPolicy, MonitorModeAllowsButRecordsWouldBlock) {
   auto policy = load(
       "extends: default\n"

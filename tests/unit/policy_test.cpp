@@ -108,9 +108,9 @@ INSTANTIATE_TEST_SUITE_P(
                      "elementary", "student"},
         DecisionCase{kHsStudent, "mynordvpn.com.example", "allow", "policy_default", "",
                      "high-school", "student"},
-        // Educational sites stay open.
-        DecisionCase{kElStudent, "www.khanacademy.org", "allow", "policy_default", "", "elementary",
-                     "student"},
+        // Educational sites stay open; the shipped district-approved ones at step 3.
+        DecisionCase{kElStudent, "www.khanacademy.org", "allow", "district_approved", "",
+                     "elementary", "student"},
         DecisionCase{kElStudent, "en.wikipedia.org", "allow", "policy_default", "", "elementary",
                      "student"}));
 
@@ -197,6 +197,21 @@ TEST(ShippedLists, EnforcedForEveryBuildingAndRole) {
     }
   }
   EXPECT_GE(cases, 500u);
+}
+
+TEST(ShippedLists, DistrictApprovedAllowedForEveryBuildingAndRoleAtStepThree) {
+  const auto& policy = default_policy();
+  auto hosts = shipped("district-approved");
+  ASSERT_FALSE(hosts.empty());
+  for (const auto& host : hosts) {
+    for (const char* who : {"10.10.0.5", "10.10.16.5", "10.20.1.1", "10.20.17.9", "127.0.0.1"}) {
+      auto client = policy.identify(*filters::IpAddress::parse(who));
+      auto decision = policy.decide(client, {"GET", host, 443, "/"});
+      EXPECT_EQ(decision.action, filters::Action::allow) << who << " " << host;
+      EXPECT_EQ(decision.step, filters::Step::approved) << who << " " << host;
+      EXPECT_EQ(decision.reason_code, "district_approved") << who << " " << host;
+    }
+  }
 }
 
 }  // namespace
