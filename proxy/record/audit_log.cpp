@@ -87,6 +87,10 @@ std::string audit_line(const Outcome& o) {
   if (!o.inspect_failure.empty()) {
     append_json_field(line, "inspect_failure", o.inspect_failure);
   }
+  if (o.encrypted_client_hello) {
+    append_json_key(line, "ech");
+    line += "true";
+  }
   append_json_key(line, "duration_ms");
   line += std::to_string(o.duration_seconds * 1000.0);
   append_json_key(line, "flags");

@@ -25,12 +25,13 @@ struct Outcome {
   unsigned status = 0;
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_to_client = 0;
-  std::string_view upstream_error;   // cause code when the upstream failed
-  std::string_view enforced_via;     // SafeSearch host a tunnel was sent to instead
-  std::string_view redirect_to;      // landing host of a redirect that was blocked
-  std::string_view server_name;      // a tunnel's TLS server name (SNI), when it sent one
-  std::string_view tls;              // a tunnel's fate: "splice", "intercept", "block_page"
-  std::string_view inspect_failure;  // why decrypting an inspected tunnel failed
+  std::string_view upstream_error;      // cause code when the upstream failed
+  std::string_view enforced_via;        // SafeSearch host a tunnel was sent to instead
+  std::string_view redirect_to;         // landing host of a redirect that was blocked
+  std::string_view server_name;         // a tunnel's TLS server name (SNI), when it sent one
+  std::string_view tls;                 // a tunnel's fate: "splice", "intercept", "block_page"
+  std::string_view inspect_failure;     // why decrypting an inspected tunnel failed
+  bool encrypted_client_hello = false;  // the ClientHello offered ECH (its real name is hidden)
   double duration_seconds = 0;
 };
 

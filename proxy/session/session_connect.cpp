@@ -152,6 +152,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
   if (judge) {
     auto hello = tunnel_hello(first, server_name);
     outcome.server_name = server_name;
+    outcome.encrypted_client_hello = first.client_hello.encrypted_client_hello;
     // The server name is the more specific question, so its answer is the one recorded.
     outcome.decision = connection.policy->decide_tunnel(exchange.client, asked, hello);
     if (outcome.decision.action == filters::Action::block) {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "proxy/tls/cert_authority.hpp"
+#include "proxy/tls/leaf_cache.hpp"
 #include "proxy/tls/upstream_tls.hpp"
 
 namespace hallpass::tls {

@@ -231,6 +231,49 @@ class InterceptionTest(ProxyTestCase):
                                 + m.sum("hallpass_tls_leaf_cache", value="misses"), 1)
 
 
+class InspectFailureTest(ProxyTestCase):
+    """A client that refuses the district certificate (a pinned app, or a device without the
+    CA): counted by reason, and with `on_inspect_failure: splice` that host is spliced from
+    then on so the app keeps working."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hallpass-tls-fail-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        district = os.path.join(cls.tmp, "district")
+        make_district_ca(district)
+        cls.upstream_ca = TestCA(names=("www.instagram.com", "pinned.instagram.com"),
+                                 cn="www.instagram.com")
+        cls.addClassCleanup(cls.upstream_ca.cleanup)
+        cls.origin = TlsOrigin(cls.upstream_ca)
+        cls.addClassCleanup(cls.origin.close)
+        cls.proxy = cls.start_proxy({
+            "buildings": {"default": {"policy": {"staff": "kiosk", "student": "kiosk"}}},
+            "policies": {"kiosk": {"extends": "staff", "on_inspect_failure": "splice"}},
+            "tls": {"ca_cert": os.path.join(district, "ca.pem"),
+                    "ca_key": os.path.join(district, "ca.key")},
+            "upstream": {"ca_file": cls.upstream_ca.ca_cert, "resolve": {
+                "pinned.instagram.com:443": cls.origin.addr}},
+        })
+
+    def test_rejected_certificate_is_counted_then_the_host_is_spliced(self):
+        # The "app" trusts only its own server's CA, as a pinning app does.
+        url = "https://pinned.instagram.com/feed"
+        first = curl_request(self.proxy.port, url, "--cacert", self.upstream_ca.ca_cert)
+        self.assertNotEqual(first.rc, 0, first)
+        self.proxy.wait_audit(lambda e: e.get("inspect_failure") == "client_rejected_certificate"
+                              and e.get("sni") == "pinned.instagram.com",
+                              message="the failed interception audited with its reason")
+        m = self.proxy.metrics()
+        self.assertGreaterEqual(m.sum("hallpass_tls_inspect_failures_total",
+                                      reason="client_rejected_certificate"), 1)
+        second = curl_request(self.proxy.port, url, "--cacert", self.upstream_ca.ca_cert)
+        self.assertEqual(second.rc, 0, second)
+        self.assertEqual(second.body, b"hello from secure.test /feed")
+        self.proxy.wait_audit(lambda e: e.get("sni") == "pinned.instagram.com"
+                              and e.get("tls") == "splice", message="the retry spliced")
+
+
 class CaKeyProtectionTest(unittest.TestCase):
     def test_a_ca_key_readable_by_others_stops_the_start_naming_the_file(self):
         tmp = tempfile.mkdtemp(prefix="hallpass-tls-key-")

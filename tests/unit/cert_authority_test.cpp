@@ -2,6 +2,7 @@
 // leaves verify against the root alone, in memory and in a real handshake; the cache mints
 // once per host.
 #include "proxy/tls/cert_authority.hpp"
+#include "proxy/tls/leaf_cache.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
