@@ -11,6 +11,7 @@
 #include <vector>
 
 struct hs_database;
+struct hs_stream;
 
 namespace hallpass::filters {
 
@@ -18,16 +19,63 @@ struct PatternSource {
   std::string expression;
   bool caseless = true;
   std::string where;  // "file:line" for the error message
+  bool dotall = false;
+  bool multiline = false;
+  bool utf8 = false;  // with ucp: Unicode classes over UTF-8
+  bool ucp = false;
 };
 
 class PatternSet {
  public:
+  // Block mode scans one whole text; stream mode scans a text that arrives in pieces (a
+  // request body), finding matches that straddle two pieces without keeping the text.
+  enum class Mode { block, stream };
+
   PatternSet() = default;
   // Compiles all patterns; ids are positions in `patterns`. Throws LoadError naming the
   // pattern's `where` and Hyperscan's reason when one does not compile.
-  explicit PatternSet(const std::vector<PatternSource>& patterns);
+  explicit PatternSet(const std::vector<PatternSource>& patterns, Mode mode = Mode::block);
 
   bool empty() const { return database_ == nullptr; }
+
+  // One text scanned piece by piece (stream mode). A few hundred bytes of Hyperscan state;
+  // nothing of the text is kept.
+  class Stream {
+   public:
+    Stream() = default;
+    Stream(Stream&& other) noexcept;
+    Stream& operator=(Stream&& other) noexcept;
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    ~Stream();
+
+    template <typename OnMatch>
+    void feed(std::string_view piece, OnMatch&& on_match) {
+      if (stream_ != nullptr) {
+        feed_impl(piece, &on_match, [](unsigned id, void* context) {
+          (*static_cast<std::remove_reference_t<OnMatch>*>(context))(id);
+        });
+      }
+    }
+    // The end of the text: patterns anchored at its end report here.
+    template <typename OnMatch>
+    void close(OnMatch&& on_match) {
+      if (stream_ != nullptr) {
+        close_impl(&on_match, [](unsigned id, void* context) {
+          (*static_cast<std::remove_reference_t<OnMatch>*>(context))(id);
+        });
+      }
+    }
+
+   private:
+    friend class PatternSet;
+    void feed_impl(std::string_view piece, void* context, void (*callback)(unsigned, void*));
+    void close_impl(void* context, void (*callback)(unsigned, void*));
+    const PatternSet* set_ = nullptr;
+    hs_stream* stream_ = nullptr;
+  };
+  // A stream over this set (stream mode only; an empty set gives an inert stream).
+  Stream open_stream() const;
 
   // Calls on_match(id) for each pattern that matches somewhere in `text` (each id at most
   // once per scan, in no particular order). Allocates nothing after a thread's first scan

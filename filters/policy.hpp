@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "filters/anonymizer_detector.hpp"
+#include "filters/content_scanner.hpp"
 #include "filters/domain_table.hpp"
 #include "filters/enforcement.hpp"
 #include "filters/function_catalog.hpp"
@@ -51,6 +52,15 @@ class Policy {
                          Trace* trace = nullptr) const;
   // Whether an allowed tunnel to `host` is decrypted, and the policy's HTTPS settings.
   TlsPlan tls_plan(const Client& client, std::string_view host) const;
+  // The content pattern sets, compiled once for this snapshot; a body is scanned with a
+  // ContentScanner::Scan over it, then judged by the client's policy thresholds.
+  const ContentScanner& content_scanner() const { return content_; }
+  ContentVerdict content_verdict(const Client& client, const ContentScanner::Scan& scan) const;
+  // Whether any content threshold of the client's policy blocks (so bodies are held).
+  bool content_can_block(const Client& client) const;
+  // The request's decision once its content is known: a URL block stands (the content's
+  // flags are still reported beside it); otherwise a content block, alert or flag decides.
+  static Decision with_content(Decision decision, const ContentVerdict& verdict);
 
   std::string_view building_name(std::uint16_t index) const { return buildings_[index].name; }
   const AuthSpec& auth() const { return auth_; }
@@ -83,6 +93,7 @@ class Policy {
     bool inspect_social_functions = false;    // hosts the function catalog names
     DomainTable inspect_domains = {};
     TlsSettings tls = {};
+    std::vector<ContentThresholds> content = {};  // by content category
   };
   struct Building {
     std::string name;
@@ -99,6 +110,9 @@ class Policy {
 
   const Profile& profile_for(const Client& client) const;
   void resolve_inspect(Profile& profile, const ProfileSpec& spec) const;
+  void resolve_content(Profile& profile, const ProfileSpec& spec,
+                       const std::vector<ContentThresholds>& district) const;
+  std::vector<ContentThresholds> district_thresholds(const PolicySpec& spec) const;
 
   CategoryId category_id(const std::string& name);
   Actions resolve_actions(const std::vector<std::pair<std::string, CategoryAction>>& named,
@@ -117,6 +131,7 @@ class Policy {
   FunctionCatalog functions_;
   std::vector<CategoryId> function_category_;  // by function rule index
   AnonymizerDetector detector_;
+  ContentScanner content_;
   std::vector<Profile> profiles_;
   std::vector<Building> buildings_;  // [0] is `default`
 };

@@ -63,6 +63,38 @@ void Policy::resolve_inspect(Profile& profile, const ProfileSpec& spec) const {
   }
 }
 
+std::vector<ContentThresholds> Policy::district_thresholds(const PolicySpec& spec) const {
+  const auto& categories = content_.categories();
+  std::vector<ContentThresholds> out(categories.size());
+  for (const auto& [name, thresholds] : spec.content_thresholds) {
+    auto it = std::find(categories.begin(), categories.end(), name);
+    if (it == categories.end()) {
+      throw LoadError(spec.content_where.file, spec.content_where.line,
+                      "content.thresholds: no pattern set has the category \"" + name + "\"");
+    }
+    out[it - categories.begin()] = thresholds;
+  }
+  return out;
+}
+
+void Policy::resolve_content(Profile& profile, const ProfileSpec& spec,
+                             const std::vector<ContentThresholds>& district) const {
+  const auto& categories = content_.categories();
+  profile.content = district;
+  for (const auto& [name, change] : spec.content) {
+    auto it = std::find(categories.begin(), categories.end(), name);
+    if (it == categories.end()) {
+      throw LoadError(spec.where.file, spec.where.line,
+                      "policy \"" + spec.name + "\": content: no pattern set has the category \"" +
+                          name + "\"");
+    }
+    auto& thresholds = profile.content[it - categories.begin()];
+    thresholds.flag = change.flag.value_or(thresholds.flag);
+    thresholds.block = change.block.value_or(thresholds.block);
+    thresholds.alert = change.alert.value_or(thresholds.alert);
+  }
+}
+
 CategoryId Policy::category_id(const std::string& name) {
   auto it = std::find(categories_.begin(), categories_.end(), name);
   if (it != categories_.end()) {
@@ -88,6 +120,8 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
     policy->function_category_.push_back(policy->category_id(rule.category));
   }
   policy->detector_ = AnonymizerDetector(spec.signatures);
+  policy->content_ = ContentScanner(spec.content_patterns);
+  auto district_content = policy->district_thresholds(spec);
 
   for (const auto& list : spec.lists) {
     auto path = list.folder + "/domains";
@@ -133,6 +167,7 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
         policy->resolve_actions(spec_profile.categories, spec_profile.where, owner);
     profile.tls = spec_profile.tls;
     policy->resolve_inspect(profile, spec_profile);
+    policy->resolve_content(profile, spec_profile, district_content);
     for (const auto& schedule : spec_profile.schedules) {
       profile.schedules.push_back(
           {schedule.name, schedule.days, schedule.from, schedule.to,

@@ -10,22 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "filters/content_types.hpp"
 #include "filters/enforcement.hpp"
 #include "filters/ip_address.hpp"
 #include "filters/types.hpp"
 
 namespace hallpass::filters {
-
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-};
-
-// One "METHOD URL" example a rule must (or must not) decide; run by the test suite.
-struct RuleExamples {
-  std::vector<std::string> match;
-  std::vector<std::string> no_match;
-};
 
 struct FunctionRuleSpec {
   std::string id;
@@ -79,6 +69,8 @@ struct ProfileSpec {
   // that names no server gets, and what happens when decryption fails.
   std::vector<std::string> inspect = {};
   TlsSettings tls = {};
+  // Content thresholds that replace the district's, by category and by key.
+  std::vector<std::pair<std::string, ThresholdOverride>> content = {};
   // `extends:` another policy: what this one does not set comes from there. Resolved by the
   // config loader before Policy::build; `set` records which scalar keys this one set.
   std::string extends = {};
@@ -124,6 +116,9 @@ struct PolicySpec {
   AuthSpec auth;
   std::vector<std::string> approved;       // district-approved platforms (normalized domains)
   std::vector<std::string> never_inspect;  // never decrypted (normalized domains)
+  std::vector<ContentPatternSpec> content_patterns;
+  std::vector<std::pair<std::string, ContentThresholds>> content_thresholds;  // district's
+  SourceLocation content_where;  // where `content:` was written, for its errors
   AccountRestrictions accounts;
   std::vector<FunctionRuleSpec> functions;
   std::vector<SignatureSpec> signatures;

@@ -26,6 +26,8 @@ std::string_view to_string(Step step) {
       return "category";
     case Step::policy_default:
       return "policy_default";
+    case Step::content:
+      return "content";
   }
   return "unknown";
 }

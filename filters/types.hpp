@@ -22,6 +22,7 @@ enum class Step : std::uint8_t {
   social_function,
   category,
   policy_default,
+  content,  // after the URL allowed it: what the request carried (content pattern sets)
 };
 
 std::string_view to_string(Action action);
@@ -82,6 +83,8 @@ struct Decision {
   Role role = Role::student;
   bool would_block = false;   // monitor mode: allowed, but a rule in monitor mode matched
   std::string_view schedule;  // the schedule whose action decided, when one was in force
+  bool flagged = false;       // content reached a `flag` threshold: allowed and recorded
+  bool alert = false;         // content reached an `alert` threshold: page a person
 };
 
 }  // namespace hallpass::filters

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "filters/types.hpp"
+#include "proxy/act/content_inspection.hpp"
 #include "proxy/act/headers.hpp"
 #include "proxy/act/relay.hpp"
 #include "proxy/act/upstream.hpp"
@@ -29,6 +30,7 @@ struct ForwardContext {
   std::span<char> upstream_read;  // storage for reading the upstream's response
   bool draining = false;          // close the client connection after this response
   RedirectJudge judge_redirect;
+  ContentInspection* content = nullptr;  // scans (and may hold) the body; null: not scanned
 };
 
 struct BlockedRedirect {
@@ -42,6 +44,7 @@ struct ForwardResult {
   std::optional<UpstreamFailure> failure;   // set when the session must answer with a page
   std::optional<http::Refusal> refusal;     // the request body was malformed
   std::optional<BlockedRedirect> redirect;  // the response redirected to a blocked place
+  bool content_blocked = false;             // the held body was judged: nothing was sent
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_to_client = 0;
 };
@@ -86,18 +89,47 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   }
   prepare_upstream_request(req, target);
 
-  // The first body piece is read before anything is sent upstream, so a request whose
-  // framing is broken from the start never reaches the server.
-  std::size_t pending = 0;
+  // The first body piece (or, for content the policy may block, the body up to the hold
+  // limit) is read before anything is sent upstream, so a request whose framing is broken
+  // from the start, or whose content is refused, never reaches the server.
+  auto* content = context.content;
+  std::optional<std::span<char>> first;
+  std::string held;
   if (has_body) {
-    auto [ec, n] =
-        co_await read_body_piece(client, client_buffer, request, context.buffer, client_wait);
-    if (ec) {
-      result.refusal = kBadBody;
+    bool hold = content != nullptr && content->holds();
+    for (;;) {
+      auto [ec, n] =
+          co_await read_body_piece(client, client_buffer, request, context.buffer, client_wait);
+      if (ec) {
+        result.refusal = kBadBody;
+        co_return result;
+      }
+      if (content != nullptr) {
+        content->feed(std::string_view(context.buffer.data(), n));
+      }
+      if (!hold) {
+        first = context.buffer.first(n);
+        break;
+      }
+      held.append(context.buffer.data(), n);
+      if (request.is_done() || held.size() >= content->hold_bytes()) {
+        first = std::span<char>(held);
+        break;
+      }
+    }
+    if (hold && !request.is_done()) {
+      content->forwarded_unjudged();
+    } else if (hold && content->finish().block) {
+      result.content_blocked = true;
+      result.client_keep_alive = client_keep_alive;
       co_return result;
     }
-    pending = n;
   }
+  auto on_piece = [content](std::string_view piece) {
+    if (content != nullptr) {
+      content->feed(piece);
+    }
+  };
 
   ResponseBuffer exchange(context.upstream_read);
   std::optional<ResponseParser> response;
@@ -109,9 +141,9 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     }
     auto& upstream = link.stream();
     bhttp::serializer<true, bhttp::buffer_body> request_writer(req);
-    auto sent = co_await relay_body(
-        client, client_buffer, request, upstream, request_writer, context.buffer, pending, has_body,
-        Deadlines{client_wait, upstream_wait}, result.bytes_from_client);
+    auto sent = co_await relay_body(client, client_buffer, request, upstream, request_writer,
+                                    context.buffer, first, Deadlines{client_wait, upstream_wait},
+                                    result.bytes_from_client, on_piece);
     if (sent == RelayStatus::read_failed) {
       result.refusal = kBadBody;
       co_return result;
@@ -178,7 +210,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   result.status = res.result_int();
   bhttp::serializer<false, bhttp::buffer_body> response_writer(res);
   auto relayed = co_await relay_body(link.stream(), exchange.buffer, *response, client,
-                                     response_writer, context.buffer, 0, false,
+                                     response_writer, context.buffer, std::nullopt,
                                      Deadlines{upstream_wait, client_wait}, result.bytes_to_client);
   if (relayed != RelayStatus::done) {
     result.client_keep_alive = false;  // the client saw a cut response; it must not reuse it

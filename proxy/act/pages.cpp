@@ -94,6 +94,16 @@ std::string_view explain_reason(std::string_view code) {
        "This part of the site is blocked: for example, direct messages are not allowed on the "
        "school network."},
       {"category_block", "This site is in a category your school's policy blocks."},
+      {"content_block",
+       "What this page was about to send is not allowed on the school network (for example "
+       "personal information, or hurtful, sexual or drug-related words). Nothing was sent."},
+      {"anonymizer_not_tls", "Tunnels that are not secure web traffic are not allowed."},
+      {"anonymizer_no_sni", "Secure connections must name the site they go to."},
+      {"anonymizer_fronting",
+       "This connection named one site but asked for another, which hides where you browse."},
+      {"upstream_certificate",
+       "The site's security certificate cannot be trusted, so the school network did not "
+       "connect to it."},
       {"policy_default_block",
        "Your school's policy blocks sites that are not explicitly allowed."},
       {"connect_port", "Secure connections are only allowed to standard ports."},

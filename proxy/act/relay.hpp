@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string_view>
 
 #include "proxy/http/beast.hpp"
 
@@ -42,30 +44,37 @@ awaitable<std::pair<error_code, std::size_t>> read_body_piece(
   co_return std::pair{ec, buffer.size() - body.size};
 }
 
-// Relays the rest of the body. `pending` bytes already sit at the front of `buffer`
-// (a piece read before the relay began).
-template <bool isRequest, typename In, typename InBuffer, typename Out, typename Fields>
+// Sees each request body piece on its way (the content scanner); the default sees nothing.
+struct IgnorePieces {
+  void operator()(std::string_view) const {}
+};
+
+// Relays the rest of the body. `first`, when set, is a piece already read (from `buffer`,
+// or a body held for scanning) that goes out before anything else is read.
+template <bool isRequest, typename In, typename InBuffer, typename Out, typename Fields,
+          typename OnPiece = IgnorePieces>
 awaitable<RelayStatus> relay_body(In& in, InBuffer& in_buffer,
                                   bhttp::parser<isRequest, bhttp::buffer_body>& parser, Out& out,
                                   bhttp::serializer<isRequest, bhttp::buffer_body, Fields>& sr,
-                                  std::span<char> buffer, std::size_t pending, bool have_pending,
-                                  Deadlines deadlines, std::uint64_t& bytes) {
+                                  std::span<char> buffer, std::optional<std::span<char>> first,
+                                  Deadlines deadlines, std::uint64_t& bytes,
+                                  OnPiece on_piece = {}) {
   while (!sr.is_done()) {
-    std::size_t size = pending;
-    if (!have_pending) {
-      size = 0;
-      if (!parser.is_done()) {
-        auto [ec, n] = co_await read_body_piece(in, in_buffer, parser, buffer, deadlines.read);
-        if (ec) {
-          co_return RelayStatus::read_failed;
-        }
-        size = n;
+    std::span<char> piece;
+    if (first) {
+      piece = *first;
+      first.reset();
+    } else if (!parser.is_done()) {
+      auto [ec, n] = co_await read_body_piece(in, in_buffer, parser, buffer, deadlines.read);
+      if (ec) {
+        co_return RelayStatus::read_failed;
       }
+      piece = buffer.first(n);
+      on_piece(std::string_view(piece.data(), piece.size()));
     }
-    have_pending = false;
     auto& body = parser.get().body();
-    body.data = size > 0 ? buffer.data() : nullptr;
-    body.size = size;
+    body.data = piece.empty() ? nullptr : piece.data();
+    body.size = piece.size();
     body.more = !parser.is_done();
     beast::get_lowest_layer(out).expires_after(deadlines.write);
     auto [ec, n] = co_await bhttp::async_write(out, sr, use_tuple);
@@ -75,7 +84,7 @@ awaitable<RelayStatus> relay_body(In& in, InBuffer& in_buffer,
     if (ec) {
       co_return RelayStatus::write_failed;
     }
-    bytes += size;
+    bytes += piece.size();
   }
   co_return RelayStatus::done;
 }

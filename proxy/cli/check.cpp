@@ -4,8 +4,10 @@
 #include <iostream>
 #include <optional>
 
+#include "filters/body_decoder.hpp"
 #include "filters/host.hpp"
 #include "proxy/cli/commands.hpp"
+#include "proxy/config/file_source.hpp"
 #include "proxy/config/load.hpp"
 #include "proxy/http/target.hpp"
 #include "proxy/record/json.hpp"
@@ -20,7 +22,7 @@ struct CheckArgs {
   std::string method = "GET";
   std::string url;
   std::string content_type;
-  bool body_given = false;
+  std::string body_file;
   bool explain = false;
   std::string at;  // "mon 10:30"; empty: now
 };
@@ -56,8 +58,7 @@ std::optional<CheckArgs> parse(const Args& args) {
     } else if (arg == "--method" && has_value) {
       out.method = args[++i];
     } else if (arg == "--body-file" && has_value) {
-      out.body_given = true;
-      ++i;
+      out.body_file = args[++i];
     } else if (arg == "--content-type" && has_value) {
       out.content_type = args[++i];
     } else if (arg == "--at" && has_value) {
@@ -93,16 +94,66 @@ std::optional<http::Target> target_of(const CheckArgs& args) {
   return http::parse_absolute_target(args.url).target;
 }
 
+// The query string (form-decoded) and the body (decoded by its type) in one scan, as the
+// proxy scans a request.
+filters::ContentVerdict scan_content(const filters::Policy& policy, const filters::Client& client,
+                                     std::string_view path, std::string_view content_type,
+                                     const std::optional<std::string>& body) {
+  filters::ContentScanner::Scan scan(policy.content_scanner());
+  std::string text;
+  if (auto question = path.find('?'); question != std::string_view::npos) {
+    filters::BodyDecoder query(filters::BodyDecoder::Kind::form);
+    query.feed(path.substr(question + 1), text);
+    query.finish(text);
+    text += '\n';
+  }
+  if (body) {
+    filters::BodyDecoder decoder(filters::BodyDecoder::kind_for(content_type));
+    decoder.feed(*body, text);
+    decoder.finish(text);
+  }
+  scan.feed(text);
+  scan.finish();
+  return policy.content_verdict(client, scan);
+}
+
+// The contract's action words: block and allow from the decision, alert or flag when
+// content decided without blocking.
+std::string_view action_text(const filters::Decision& decision) {
+  if (decision.action == filters::Action::block) {
+    return "block";
+  }
+  if (decision.step == filters::Step::content) {
+    return decision.alert ? "alert" : "flag";
+  }
+  return "allow";
+}
+
+void append_flags(std::string& out, const std::vector<filters::ContentFlag>& flags) {
+  out += '[';
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    out += i == 0 ? "{" : ",{";
+    record::append_json_field(out, "category", flags[i].category);
+    record::append_json_field(out, "pattern", flags[i].pattern);
+    record::append_json_field(out, "severity", filters::to_string(flags[i].severity));
+    out += '}';
+  }
+  out += ']';
+}
+
 }  // namespace
 
 int check_command(const Args& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     std::cout << "usage: hallpass check [--config FILE] --client IP [--method M]\n"
-                 "                      [--content-type T] [--at \"mon 10:30\"] [--explain] URL\n"
+                 "                      [--content-type T] [--body-file F] [--at \"mon 10:30\"]\n"
+                 "                      [--explain] URL\n"
                  "Print the proxy's verdict for one request as JSON. URL may be host:port\n"
                  "with --method CONNECT; an https:// URL is judged as the request it would\n"
                  "carry inside the tunnel. --explain adds the precedence steps tried, in\n"
                  "plain words; --at judges at that local day and time (schedules).\n"
+                 "--body-file scans a request body (decoded by --content-type) with the\n"
+                 "content pattern sets; the query string is always scanned.\n"
                  "Exit status 0 for every verdict.\n";
     return 0;
   }
@@ -110,9 +161,13 @@ int check_command(const Args& args) {
   if (!parsed) {
     return 2;
   }
-  if (parsed->body_given) {
-    std::cerr << "hallpass check: --body-file: content scanning is not part of this build yet\n";
-    return 2;
+  std::optional<std::string> body;
+  if (!parsed->body_file.empty()) {
+    body = config::read_file(parsed->body_file);
+    if (!body) {
+      std::cerr << "hallpass check: cannot read " << parsed->body_file << "\n";
+      return 2;
+    }
   }
   auto when = parsed->at.empty() ? session::local_time_now() : parse_at(parsed->at);
   if (!when) {
@@ -133,8 +188,10 @@ int check_command(const Args& args) {
                              parsed->content_type, {},           *when};
     filters::Trace trace;
     auto decision = policy->decide(client, request, parsed->explain ? &trace : nullptr);
+    auto verdict = scan_content(*policy, client, target->path, parsed->content_type, body);
+    decision = filters::Policy::with_content(decision, verdict);
     std::string out = "{";
-    record::append_json_field(out, "action", filters::to_string(decision.action));
+    record::append_json_field(out, "action", action_text(decision));
     record::append_json_field(out, "category", decision.category);
     record::append_json_field(out, "rule", decision.rule);
     record::append_json_field(out, "building", decision.building);
@@ -146,8 +203,11 @@ int check_command(const Args& args) {
     out += decision.would_block ? "true" : "false";
     record::append_json_key(out, "client_allowed");
     out += policy->client_allowed(*address) ? "true" : "false";
+    record::append_json_key(out, "alert");
+    out += decision.alert ? "true" : "false";
     record::append_json_key(out, "flags");
-    out += "[]}";
+    append_flags(out, verdict.flags);
+    out += "}";
     std::cout << out << "\n";
     for (const auto& [step, words] : trace.steps) {
       std::cout << "  " << filters::to_string(step) << ": " << words << "\n";

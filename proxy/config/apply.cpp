@@ -95,10 +95,11 @@ void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
 }  // namespace
 
 void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
-  r.expect_keys(root, "", {"extends",       "district", "listen",    "admin",    "clients",
-                           "connect_ports", "limits",   "timeouts",  "upstream", "tls",
-                           "audit",         "lists",    "buildings", "policies", "approved",
-                           "never_inspect", "rules",    "accounts",  "reload",   "auth"});
+  r.expect_keys(
+      root, "",
+      {"extends",  "district",      "listen", "admin",    "clients", "connect_ports", "limits",
+       "timeouts", "upstream",      "tls",    "audit",    "lists",   "buildings",     "policies",
+       "approved", "never_inspect", "rules",  "accounts", "reload",  "auth",          "content"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -165,6 +166,20 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
     for (const auto& item : n) {
       auto name = item.first.Scalar();
       config.rule_files[name] = resolve_path(r.file(), r.string(item.second, "rules." + name));
+    }
+  }
+  if (auto n = root["content"]; n && !n.IsNull()) {
+    r.expect_keys(n, "content", {"patterns", "thresholds", "hold_bytes"});
+    if (auto hold = n["hold_bytes"]) {
+      config.content_hold_bytes = r.count(hold, "content.hold_bytes");
+    }
+    if (auto patterns = n["patterns"]; patterns && !patterns.IsNull()) {
+      r.expect_map(patterns, "content.patterns");
+      for (const auto& item : patterns) {
+        auto name = item.first.Scalar();
+        config.content_files[name] =
+            resolve_path(r.file(), r.string(item.second, "content.patterns." + name));
+      }
     }
   }
   apply_policy_sections(config.policy, root, r);

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "proxy/config/apply.hpp"
+
+#include "filters/content_scanner.hpp"
 #include "proxy/config/file_source.hpp"
 
 namespace hallpass::config {
@@ -126,6 +128,24 @@ filters::ScheduleSpec schedule(const YAML::Node& node, const std::string& key,
   return out;
 }
 
+// `{flag: N, block: N, alert: N}`, each optional; 0 turns that action off.
+filters::ThresholdOverride threshold_override(const YAML::Node& node, const std::string& key,
+                                              const YamlReader& r) {
+  r.expect_keys(node, key, {"flag", "block", "alert"});
+  filters::ThresholdOverride out;
+  for (auto [name, field] : {std::pair{"flag", &out.flag}, std::pair{"block", &out.block},
+                             std::pair{"alert", &out.alert}}) {
+    if (auto n = node[name]) {
+      auto value = r.count(n, key + "." + name);
+      if (value > static_cast<std::size_t>(filters::ContentScanner::kMaxScore)) {
+        r.fail(n, key + "." + name, "must be 0-1000");
+      }
+      *field = static_cast<int>(value);
+    }
+  }
+  return out;
+}
+
 void apply_tls_settings(filters::ProfileSpec& profile, const YAML::Node& node,
                         const std::string& key, const YamlReader& r) {
   if (auto n = node["inspect"]) {
@@ -161,7 +181,7 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
   auto key = "policies." + profile.name;
   r.expect_keys(node, key,
                 {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules",
-                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page"});
+                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page", "content"});
   if (auto n = node["extends"]) {
     profile.extends = r.string(n, key + ".extends");
   }
@@ -191,6 +211,20 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
     merge_actions(profile.categories, n, key + ".categories", r);
   }
   apply_tls_settings(profile, node, key, r);
+  if (auto n = node["content"]; n && !n.IsNull()) {
+    r.expect_map(n, key + ".content");
+    for (const auto& item : n) {
+      auto category = item.first.Scalar();
+      auto change = threshold_override(item.second, key + ".content." + category, r);
+      auto it = std::find_if(profile.content.begin(), profile.content.end(),
+                             [&](const auto& c) { return c.first == category; });
+      if (it == profile.content.end()) {
+        profile.content.emplace_back(category, change);
+      } else {
+        it->second = change;
+      }
+    }
+  }
   if (auto n = node["schedules"]) {
     profile.schedules.clear();  // a list replaces, like every other sequence
     profile.set.schedules = true;
@@ -280,6 +314,24 @@ void apply_policy_sections(filters::PolicySpec& spec, const YAML::Node& root, co
   }
   if (auto n = root["never_inspect"]) {
     spec.never_inspect = domains(n, "never_inspect", r);
+  }
+  if (auto n = root["content"]; n && n["thresholds"] && !n["thresholds"].IsNull()) {
+    const auto& thresholds = n["thresholds"];
+    r.expect_map(thresholds, "content.thresholds");
+    spec.content_where = {r.file(), r.line(thresholds)};
+    for (const auto& item : thresholds) {
+      auto category = item.first.Scalar();
+      auto change = threshold_override(item.second, "content.thresholds." + category, r);
+      auto it = std::find_if(spec.content_thresholds.begin(), spec.content_thresholds.end(),
+                             [&](const auto& c) { return c.first == category; });
+      if (it == spec.content_thresholds.end()) {
+        spec.content_thresholds.emplace_back(category, filters::ContentThresholds{});
+        it = spec.content_thresholds.end() - 1;
+      }
+      it->second.flag = change.flag.value_or(it->second.flag);
+      it->second.block = change.block.value_or(it->second.block);
+      it->second.alert = change.alert.value_or(it->second.alert);
+    }
   }
   if (auto n = root["lists"]; n && !n.IsNull()) {
     apply_lists(spec, n, r);

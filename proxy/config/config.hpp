@@ -64,6 +64,9 @@ struct Config {
   Audit audit;
   std::string users_file;                         // `auth.users_file`, read into policy.auth.users
   std::map<std::string, std::string> rule_files;  // `rules:` name → file, read into `policy`
+  std::map<std::string, std::string> content_files;  // `content.patterns:` name → file
+  // Bodies the policy may block on content are held up to this size before forwarding.
+  std::size_t content_hold_bytes = 1024 * 1024;
   filters::PolicySpec policy;
 };
 

@@ -1,6 +1,7 @@
 #include "proxy/config/load.hpp"
 
 #include "proxy/config/apply.hpp"
+#include "proxy/config/content_files.hpp"
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/profile_extends.hpp"
 #include "proxy/config/rule_files.hpp"
@@ -52,6 +53,9 @@ Config load_config(const std::string& path) {
   load_into(config, path, 0);
   for (const auto& [name, file] : config.rule_files) {
     load_rule_file(file, config.policy);
+  }
+  for (const auto& [name, file] : config.content_files) {
+    load_content_file(file, config.policy.content_patterns);
   }
   resolve_profile_extends(config.policy);
   config.policy.auth.enabled = !config.users_file.empty();

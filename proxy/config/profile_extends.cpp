@@ -64,6 +64,17 @@ const filters::ProfileSpec& resolved(const std::string& name, const Profiles& wr
   if (own->set.tls_block_page) {
     out.tls.block_page = own->tls.block_page;
   }
+  for (const auto& [category, change] : own->content) {
+    auto it = std::find_if(out.content.begin(), out.content.end(),
+                           [&](const auto& c) { return c.first == category; });
+    if (it == out.content.end()) {
+      out.content.emplace_back(category, change);
+      continue;
+    }
+    it->second.flag = change.flag ? change.flag : it->second.flag;
+    it->second.block = change.block ? change.block : it->second.block;
+    it->second.alert = change.alert ? change.alert : it->second.alert;
+  }
   for (const auto& [category, action] : own->categories) {
     auto it = std::find_if(out.categories.begin(), out.categories.end(),
                            [&](const auto& c) { return c.first == category; });

@@ -93,8 +93,23 @@ std::string audit_line(const Outcome& o) {
   }
   append_json_key(line, "duration_ms");
   line += std::to_string(o.duration_seconds * 1000.0);
+  if (o.decision.alert) {
+    append_json_field(line, "severity", "critical");
+  }
+  if (o.content_oversize) {
+    append_json_key(line, "content_oversize");
+    line += "true";
+  }
   append_json_key(line, "flags");
-  line += "[]}";
+  line += '[';
+  for (const auto& flag : o.flags) {
+    line += line.back() == '[' ? "{" : ",{";
+    append_json_field(line, "category", flag.category);
+    append_json_field(line, "pattern", flag.pattern);
+    append_json_field(line, "severity", filters::to_string(flag.severity));
+    line += '}';
+  }
+  line += "]}";
   return line;
 }
 

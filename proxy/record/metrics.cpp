@@ -48,6 +48,15 @@ Metrics::Metrics()
                             .Name("hallpass_tls_inspect_failures_total")
                             .Help("Tunnels the policy said to decrypt where that failed, by reason")
                             .Register(*registry_)),
+      content_flags_(prometheus::BuildCounter()
+                         .Name("hallpass_content_flags_total")
+                         .Help("Content pattern matches in requests, by category and severity")
+                         .Register(*registry_)),
+      content_alerts_(prometheus::BuildCounter()
+                          .Name("hallpass_content_alerts_total")
+                          .Help("Requests whose content reached an alert threshold (page a "
+                                "person), by category")
+                          .Register(*registry_)),
       leaf_cache_(prometheus::BuildGauge()
                       .Name("hallpass_tls_leaf_cache")
                       .Help("Minted leaf certificate cache: hits, misses (counts) and size")
@@ -122,6 +131,14 @@ void Metrics::count_request(const Outcome& outcome) {
   if (d.step == filters::Step::anonymizer && d.reason_code.starts_with("anonymizer_")) {
     auto method = d.reason_code.substr(std::string_view("anonymizer_").size());
     cached(anonymizer_cache_, anonymizers_, {"method"}, {method}).Increment();
+  }
+  for (const auto& flag : outcome.flags) {
+    cached(content_cache_, content_flags_, {"category", "severity"},
+           {flag.category, filters::to_string(flag.severity)})
+        .Increment();
+  }
+  if (d.alert) {
+    cached(alert_cache_, content_alerts_, {"category"}, {outcome.content_category}).Increment();
   }
   request_duration_.Observe(outcome.duration_seconds);
 }

@@ -61,6 +61,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& anonymizers_;
   prometheus::Family<prometheus::Counter>& tls_tunnels_;
   prometheus::Family<prometheus::Counter>& inspect_failures_;
+  prometheus::Family<prometheus::Counter>& content_flags_;
+  prometheus::Family<prometheus::Counter>& content_alerts_;
   prometheus::Family<prometheus::Gauge>& leaf_cache_;
   prometheus::Gauge& connections_active_;
   prometheus::Gauge& tunnels_active_;
@@ -76,6 +78,8 @@ class Metrics {
   Cache anonymizer_cache_;
   Cache tls_cache_;
   Cache inspect_cache_;
+  Cache content_cache_;
+  Cache alert_cache_;
 };
 
 }  // namespace hallpass::record

@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "filters/content_types.hpp"
 #include "filters/types.hpp"
 
 namespace hallpass::record {
@@ -32,6 +34,9 @@ struct Outcome {
   std::string_view tls;                 // a tunnel's fate: "splice", "intercept", "block_page"
   std::string_view inspect_failure;     // why decrypting an inspected tunnel failed
   bool encrypted_client_hello = false;  // the ClientHello offered ECH (its real name is hidden)
+  std::span<const filters::ContentFlag> flags;  // content patterns the request matched
+  std::string_view content_category;            // the content category that acted, if any
+  bool content_oversize = false;                // the body went upstream before its scan ended
   double duration_seconds = 0;
 };
 

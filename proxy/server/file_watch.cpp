@@ -14,6 +14,9 @@ FileWatch::FileWatch(const config::Config& config) {
   for (const auto& [name, file] : config.rule_files) {
     paths.push_back(file);
   }
+  for (const auto& [name, file] : config.content_files) {
+    paths.push_back(file);
+  }
   if (!config.users_file.empty()) {
     paths.push_back(config.users_file);
   }

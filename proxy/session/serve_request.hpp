@@ -3,6 +3,8 @@
 // → record. `Stream` is the client's stream; `Link` gives the upstream connection.
 #pragma once
 
+#include "filters/body_decoder.hpp"
+#include "proxy/act/content_inspection.hpp"
 #include "proxy/act/forward.hpp"
 #include "proxy/act/headers.hpp"
 #include "proxy/act/respond.hpp"
@@ -30,6 +32,14 @@ awaitable<void> block_redirect(Connection& connection, Stream& stream, Exchange&
                            connection.idle());
 }
 
+// What the request carried decides now unless the URL already blocked; its flags are
+// recorded either way.
+inline void judge_content(record::Outcome& outcome, const filters::ContentVerdict& verdict) {
+  outcome.decision = filters::Policy::with_content(outcome.decision, verdict);
+  outcome.flags = verdict.flags;
+  outcome.content_category = verdict.category;
+}
+
 // Returns whether the client connection may carry another request.
 template <typename Stream, typename Link>
 awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestParser& parser,
@@ -54,6 +64,21 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
                          local_time_now()};
   outcome.decision = connection.policy->decide(exchange.client, asked);
 
+  // Content: the query string now, the body as it is read (held first when the policy may
+  // block on it). Nothing is allocated for requests with neither.
+  std::optional<act::ContentInspection> content;
+  bool body_scanned = !parser.is_done() && filters::BodyDecoder::kind_for(asked.content_type) !=
+                                               filters::BodyDecoder::Kind::binary;
+  if (!connection.policy->content_scanner().empty() &&
+      (body_scanned || target.path.find('?') != std::string::npos)) {
+    content.emplace(*connection.policy, exchange.client, asked.content_type,
+                    context.config.content_hold_bytes);
+    content->scan_query(target.path);
+    if (!body_scanned) {
+      judge_content(outcome, content->finish());
+    }
+  }
+
   if (outcome.decision.action == filters::Action::block) {
     // A body we do not read would be taken for the next request: close instead.
     bool keep_alive = parser.is_done() && request.keep_alive() && !context.draining;
@@ -77,13 +102,29 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
     }
     return std::nullopt;
   };
-  act::ForwardContext forward_context{context.config, lease.span().first(half),
-                                      lease.span().subspan(half), context.draining, judge};
+  act::ForwardContext forward_context{context.config,
+                                      lease.span().first(half),
+                                      lease.span().subspan(half),
+                                      context.draining,
+                                      judge,
+                                      content && body_scanned ? &*content : nullptr};
   auto result =
       co_await act::forward(stream, connection.buffer, parser, target, forward_context, link);
   outcome.bytes_from_client = result.bytes_from_client;
   outcome.bytes_to_client = result.bytes_to_client;
   outcome.status = result.status;
+  if (content && body_scanned) {
+    outcome.content_oversize = content->oversize();
+    judge_content(outcome, content->finish());
+  }
+  if (result.content_blocked) {
+    outcome.status = 403;
+    auto html = act::block_page(exchange.page_context(connection), outcome.decision, target.host);
+    co_await act::write_page(stream, 403, std::move(html), result.client_keep_alive,
+                             exchange.version, connection.idle());
+    exchange.record(connection);
+    co_return result.client_keep_alive;
+  }
   if (result.refusal && result.status == 0) {
     co_await exchange.refuse(connection, stream, *result.refusal);
     exchange.record(connection);

@@ -61,9 +61,11 @@ awaitable<std::optional<tls::TlsStream>> accept_tls(Connection& connection, Exch
 }
 
 // The target of a request inside the tunnel: origin form, and a Host naming the server the
-// client's TLS named (anything else would let one allowed name carry another site).
+// client's TLS named or the host it tunnelled to (anything else would let one allowed name
+// carry another site). Either way the request goes to, and is judged as, the TLS name.
 std::optional<http::Target> inner_target(const bhttp::request<bhttp::buffer_body>& request,
-                                         const http::Target& tunnel, http::Refusal& refusal) {
+                                         const http::Target& tunnel, std::string_view connect_host,
+                                         http::Refusal& refusal) {
   auto path = std::string_view(request.target().data(), request.target().size());
   if (!path.starts_with('/')) {
     refusal = kNotOriginForm;
@@ -72,13 +74,22 @@ std::optional<http::Target> inner_target(const bhttp::request<bhttp::buffer_body
   auto host_field = request[bhttp::field::host];
   auto authority = filters::split_host_port(std::string_view(host_field.data(), host_field.size()));
   auto host = authority ? filters::normalize_host(authority->host) : std::nullopt;
-  if (!host || *host != tunnel.host || (authority->port != 0 && authority->port != tunnel.port)) {
+  if (!host || (*host != tunnel.host && *host != connect_host) ||
+      (authority->port != 0 && authority->port != tunnel.port)) {
     refusal = kMisdirected;
     return std::nullopt;
   }
   http::Target target = tunnel;
   target.path = path;
   return target;
+}
+
+// Sends close_notify so a response delimited by the end of the connection is not taken for
+// a truncation (OpenSSL 3 clients treat a bare TCP close inside TLS as an error). The wait
+// for the client's own close_notify is short: some clients never send it.
+awaitable<void> close_tls(tls::TlsStream& client) {
+  beast::get_lowest_layer(client).expires_after(std::chrono::seconds(2));
+  co_await client.async_shutdown(use_tuple);
 }
 
 template <typename Serve>
@@ -145,7 +156,8 @@ awaitable<void> intercept(Connection& connection, Exchange& tunnel, const http::
   co_await request_loop(connection, *client, tunnel, std::numeric_limits<std::size_t>::max(),
                         [&](RequestParser& parser, Exchange& exchange) -> awaitable<bool> {
                           http::Refusal refusal;
-                          auto request_target = inner_target(parser.get(), inner, refusal);
+                          auto request_target =
+                              inner_target(parser.get(), inner, target.host, refusal);
                           if (!request_target) {
                             exchange.outcome.host = inner.host;
                             co_await exchange.refuse(connection, *client, refusal);
@@ -155,6 +167,7 @@ awaitable<void> intercept(Connection& connection, Exchange& tunnel, const http::
                           co_return co_await serve_request(connection, *client, parser, exchange,
                                                            *request_target, link);
                         });
+  co_await close_tls(*client);
   metrics.tunnel_closed();
 }
 
@@ -177,6 +190,7 @@ awaitable<void> serve_block_page(Connection& connection, Exchange& tunnel,
                                            parser.get().version(), connection.idle()) &&
             keep_alive;
       });
+  co_await close_tls(*client);
 }
 
 }  // namespace hallpass::session

@@ -199,6 +199,19 @@ class InterceptionTest(ProxyTestCase):
         self.proxy.wait_audit(lambda e: e.get("reason") == "anonymizer_fronting"
                               and e.get("sni") == "fronted.example", message="fronting audited")
 
+    def test_a_host_header_for_another_site_inside_the_tunnel_is_misdirected(self):
+        with RawClient(self.proxy.port) as c:
+            c.send(b"CONNECT www.instagram.com:443 HTTP/1.1\r\nHost: www.instagram.com:443\r\n\r\n")
+            status, _, _ = c.read_head()
+            self.assertEqual(status, 200)
+            tls = MemoryTls(c.sock, "www.instagram.com", self.root)
+            c.sock.sendall(tls.hello())
+            c.sock.settimeout(10)
+            tls.finish_handshake()
+            answer = tls.request(b"GET /carried HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n", b"</html>")
+        self.assertTrue(answer.startswith(b"HTTP/1.1 421"), answer[:200])
+        self.assertNotIn("/carried", [rec["path"] for rec in self.origin.records])
+
     def test_client_hello_written_one_byte_at_a_time_still_works(self):
         with RawClient(self.proxy.port) as c:
             c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,209 @@
+#include "filters/body_decoder.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace hallpass::filters {
+
+namespace {
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+BodyDecoder::Kind BodyDecoder::kind_for(std::string_view content_type) {
+  auto media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') {
+    media.remove_suffix(1);
+  }
+  while (!media.empty() && media.front() == ' ') {
+    media.remove_prefix(1);
+  }
+  if (media.empty() || starts_with_nocase(media, "text/")) {
+    return Kind::text;
+  }
+  if (starts_with_nocase(media, "application/x-www-form-urlencoded")) {
+    return Kind::form;
+  }
+  auto plus = media.rfind('+');
+  if (starts_with_nocase(media, "application/json") ||
+      (plus != std::string_view::npos && starts_with_nocase(media.substr(plus), "+json"))) {
+    return Kind::json;
+  }
+  return Kind::binary;
+}
+
+void BodyDecoder::feed(std::string_view piece, std::string& out) {
+  switch (kind_) {
+    case Kind::text:
+      out.append(piece);
+      break;
+    case Kind::form:
+      feed_form(piece, out);
+      break;
+    case Kind::json:
+      feed_json(piece, out);
+      break;
+    case Kind::binary:
+      break;
+  }
+}
+
+void BodyDecoder::finish(std::string& out) {
+  if (kind_ == Kind::form && escape_length_ > 0) {
+    out.append(escape_, escape_length_);  // a broken escape is kept as written
+    escape_length_ = 0;
+  }
+  if (kind_ == Kind::json && json_ != Json::outside) {
+    out += '\n';
+    json_ = Json::outside;
+  }
+}
+
+// WHATWG URL-encoded parsing: '+' is a space, %XX a byte, '&' ends a field and '=' ends its
+// name. A %XX split across two pieces is completed with the next one.
+void BodyDecoder::feed_form(std::string_view piece, std::string& out) {
+  for (char c : piece) {
+    if (escape_length_ > 0) {
+      escape_[escape_length_++] = c;
+      if (escape_length_ < 3) {
+        continue;
+      }
+      int high = hex_value(escape_[1]);
+      int low = hex_value(escape_[2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+      } else {
+        out.append(escape_, 3);
+      }
+      escape_length_ = 0;
+      continue;
+    }
+    switch (c) {
+      case '%':
+        escape_[0] = c;
+        escape_length_ = 1;
+        break;
+      case '+':
+        out += ' ';
+        break;
+      case '&':
+        out += '\n';
+        break;
+      case '=':
+        out += ' ';
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+void BodyDecoder::append_code_point(std::uint32_t code, std::string& out) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
+void BodyDecoder::json_escape(char c, std::string& out) {
+  json_ = Json::string;
+  switch (c) {
+    case 'n':
+    case 'r':
+    case 't':
+    case 'b':
+    case 'f':
+      out += ' ';
+      break;
+    case 'u':
+      json_ = Json::unicode;
+      unicode_ = 0;
+      unicode_digits_ = 0;
+      break;
+    default:  // \" \\ \/ and anything else: the character itself
+      out += c;
+  }
+}
+
+// Only the contents of string literals (keys and values) reach the scanner, escapes decoded
+// (RFC 8259 §7), \uXXXX surrogate pairs joined into one UTF-8 character.
+void BodyDecoder::feed_json(std::string_view piece, std::string& out) {
+  for (char c : piece) {
+    switch (json_) {
+      case Json::outside:
+        if (c == '"') {
+          json_ = Json::string;
+        }
+        break;
+      case Json::string:
+        if (c == '"') {
+          out += '\n';
+          json_ = Json::outside;
+        } else if (c == '\\') {
+          json_ = Json::escape;
+        } else {
+          out += c;
+        }
+        break;
+      case Json::escape:
+        json_escape(c, out);
+        break;
+      case Json::unicode: {
+        int digit = hex_value(c);
+        if (digit < 0) {  // malformed: drop the escape, keep reading the string
+          json_ = c == '"' ? Json::outside : Json::string;
+          break;
+        }
+        unicode_ = unicode_ * 16 + static_cast<std::uint32_t>(digit);
+        if (++unicode_digits_ < 4) {
+          break;
+        }
+        json_ = Json::string;
+        if (unicode_ >= 0xD800 && unicode_ < 0xDC00) {
+          high_surrogate_ = unicode_;
+        } else if (unicode_ >= 0xDC00 && unicode_ < 0xE000 && high_surrogate_ != 0) {
+          append_code_point(0x10000 + ((high_surrogate_ - 0xD800) << 10) + (unicode_ - 0xDC00),
+                            out);
+          high_surrogate_ = 0;
+        } else {
+          append_code_point(unicode_, out);
+          high_surrogate_ = 0;
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace hallpass::filters

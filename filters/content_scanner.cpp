@@ -1,0 +1,89 @@
+#include "filters/content_scanner.hpp"
+
+#include <algorithm>
+
+#include "filters/load_error.hpp"
+
+namespace hallpass::filters {
+
+std::string_view to_string(Severity severity) {
+  switch (severity) {
+    case Severity::low:
+      return "low";
+    case Severity::medium:
+      return "medium";
+    case Severity::high:
+      return "high";
+    case Severity::critical:
+      return "critical";
+  }
+  return "low";
+}
+
+ContentScanner::ContentScanner(const std::vector<ContentPatternSpec>& specs) {
+  std::vector<PatternSource> raw;
+  std::vector<PatternSource> normalized;
+  for (const auto& spec : specs) {
+    auto where = spec.where.file + ":" + std::to_string(spec.where.line);
+    if (std::any_of(patterns_.begin(), patterns_.end(),
+                    [&](const Pattern& p) { return p.id == spec.id; })) {
+      throw LoadError(spec.where.file, spec.where.line,
+                      "content pattern \"" + spec.id + "\" is defined twice");
+    }
+    auto category = std::find(categories_.begin(), categories_.end(), spec.category);
+    if (category == categories_.end()) {
+      categories_.push_back(spec.category);
+      category = categories_.end() - 1;
+    }
+    auto index = static_cast<std::uint16_t>(patterns_.size());
+    patterns_.push_back({spec.id, static_cast<std::uint16_t>(category - categories_.begin()),
+                         spec.weight, spec.severity});
+    PatternSource source{spec.regex,     spec.caseless, where,   spec.dotall,
+                         spec.multiline, spec.utf8,     spec.ucp};
+    (spec.normalize ? normalized : raw).push_back(std::move(source));
+    (spec.normalize ? normalized_ids_ : raw_ids_).push_back(index);
+  }
+  raw_set_ = PatternSet(raw, PatternSet::Mode::stream);
+  normalized_set_ = PatternSet(normalized, PatternSet::Mode::stream);
+}
+
+ContentScanner::Scan::Scan(const ContentScanner& scanner)
+    : scanner_(scanner),
+      raw_(scanner.raw_set_.open_stream()),
+      normalized_(scanner.normalized_set_.open_stream()),
+      seen_(scanner.patterns_.size(), false) {}
+
+void ContentScanner::Scan::record(unsigned pattern) {
+  if (!seen_[pattern]) {
+    seen_[pattern] = true;
+    matched_.push_back(static_cast<std::uint16_t>(pattern));
+  }
+}
+
+void ContentScanner::Scan::feed(std::string_view text) {
+  raw_.feed(text, [&](unsigned id) { record(scanner_.raw_ids_[id]); });
+  normalized_text_.clear();
+  normalizer_.feed(text, normalized_text_);
+  normalized_.feed(normalized_text_, [&](unsigned id) { record(scanner_.normalized_ids_[id]); });
+}
+
+void ContentScanner::Scan::finish() {
+  normalized_text_.clear();
+  normalizer_.finish(normalized_text_);
+  normalized_.feed(normalized_text_, [&](unsigned id) { record(scanner_.normalized_ids_[id]); });
+  raw_.close([&](unsigned id) { record(scanner_.raw_ids_[id]); });
+  normalized_.close([&](unsigned id) { record(scanner_.normalized_ids_[id]); });
+}
+
+int ContentScanner::Scan::score(std::uint16_t category) const {
+  int total = 0;
+  for (auto index : matched_) {
+    const auto& pattern = scanner_.patterns_[index];
+    if (pattern.category == category) {
+      total = std::min(kMaxScore, total + pattern.weight);
+    }
+  }
+  return total;
+}
+
+}  // namespace hallpass::filters

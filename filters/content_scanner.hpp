@@ -1,0 +1,68 @@
+// Scans request bodies and query strings against the content pattern sets: two Hyperscan
+// stream-mode databases compiled once per policy (patterns on the raw text, patterns on the
+// normalized text), scratch per thread, a body fed piece by piece and never kept.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filters/content_types.hpp"
+#include "filters/pattern_set.hpp"
+#include "filters/text_normalizer.hpp"
+
+namespace hallpass::filters {
+
+class ContentScanner {
+ public:
+  struct Pattern {
+    std::string id;
+    std::uint16_t category;  // index into categories()
+    int weight;
+    Severity severity;
+  };
+
+  ContentScanner() = default;
+  // Throws LoadError naming the pattern's file and line when one does not compile.
+  explicit ContentScanner(const std::vector<ContentPatternSpec>& specs);
+
+  bool empty() const { return patterns_.empty(); }
+  const std::vector<Pattern>& patterns() const { return patterns_; }
+  const std::vector<std::string>& categories() const { return categories_; }
+
+  // One body (or query string): feed decoded text, then finish; matched() lists each
+  // pattern at most once, in the order first seen.
+  class Scan {
+   public:
+    explicit Scan(const ContentScanner& scanner);
+    void feed(std::string_view text);
+    void finish();
+    const std::vector<std::uint16_t>& matched() const { return matched_; }
+    // Sum of the weights of the distinct patterns matched in `category`, capped so a long
+    // body cannot overflow or drown every other category.
+    int score(std::uint16_t category) const;
+
+   private:
+    void record(unsigned pattern);
+    const ContentScanner& scanner_;
+    PatternSet::Stream raw_;
+    PatternSet::Stream normalized_;
+    TextNormalizer normalizer_;
+    std::string normalized_text_;  // reused between pieces
+    std::vector<bool> seen_;
+    std::vector<std::uint16_t> matched_;
+  };
+
+  static constexpr int kMaxScore = 1000;
+
+ private:
+  std::vector<Pattern> patterns_;
+  std::vector<std::string> categories_;
+  PatternSet raw_set_;
+  std::vector<std::uint16_t> raw_ids_;  // raw set id → pattern index
+  PatternSet normalized_set_;
+  std::vector<std::uint16_t> normalized_ids_;
+};
+
+}  // namespace hallpass::filters

@@ -1,0 +1,183 @@
+"""Content flagging: request bodies and query strings scanned with Hyperscan pattern sets,
+in plain HTTP and inside intercepted HTTPS. A blocking score stops the request before
+anything reaches the server; a flag or an alert lets it through and records it.
+
+The mechanics use a small pattern set the test writes (so the assertions do not depend on
+the shipped sets' weights); the shipped self-harm set is checked for its one promise: the
+first match alerts.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from harness import (HALLPASS_BIN, Origin, ProxyTestCase, TestCA, TlsOrigin, clean_env,
+                     curl_request)
+from test_tls import make_district_ca
+
+TEST_WORDS = """category: testwords
+normalize: true
+patterns:
+  - id: testwords-forbidden
+    regex: '\\bforbidden phrase\\b'
+    flags: [caseless]
+    weight: 100
+    severity: high
+    examples: {match: ["a forbidden phrase", "f0rbidden phrase"], no_match: ["forbidden", "phrase"]}
+  - id: testwords-mild
+    regex: '\\bmild word\\b'
+    flags: [caseless]
+    weight: 10
+    severity: low
+    examples: {match: ["a mild word", "MILD WORD"], no_match: ["mild", "word"]}
+"""
+
+
+class ContentTest(ProxyTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hallpass-content-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        with open(os.path.join(cls.tmp, "testwords.yaml"), "w") as f:
+            f.write(TEST_WORDS)
+        district = os.path.join(cls.tmp, "district")
+        make_district_ca(district)
+        cls.root = os.path.join(district, "root.pem")
+        cls.origin = Origin()
+        cls.addClassCleanup(cls.origin.close)
+        cls.upstream_ca = TestCA(names=("www.instagram.com",), cn="www.instagram.com")
+        cls.addClassCleanup(cls.upstream_ca.cleanup)
+        cls.tls_origin = TlsOrigin(cls.upstream_ca)
+        cls.addClassCleanup(cls.tls_origin.close)
+        cls.proxy = cls.start_proxy({
+            "buildings": {"default": {"policy": {"staff": "staff", "student": "staff"}}},
+            "content": {
+                "patterns": {"testwords": os.path.join(cls.tmp, "testwords.yaml")},
+                "thresholds": {"testwords": {"flag": 10, "block": 100}},
+                "hold_bytes": 4096,
+            },
+            "tls": {"ca_cert": os.path.join(district, "ca.pem"),
+                    "ca_key": os.path.join(district, "ca.key")},
+            "upstream": {"ca_file": cls.upstream_ca.ca_cert, "resolve": {
+                "forum.test": cls.origin.addr,
+                "www.instagram.com:443": cls.tls_origin.addr,
+            }},
+        })
+
+    def post(self, url, body, content_type, *args):
+        return curl_request(self.proxy.port, url, "--data-binary", "@-", "-H",
+                            "Content-Type: " + content_type, *args, input=body)
+
+    def origin_paths(self):
+        return [r["path"] for r in self.origin.snapshot()]
+
+    def test_a_blocking_form_post_gets_the_block_page_and_reaches_nobody(self):
+        r = self.post("http://forum.test/post-blocked", b"title=hi&message=a+forbidden+phrase",
+                      "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("content_block", r.text)
+        self.assertIn("Nothing was sent", r.text)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-blocked",
+                                     message="blocked post audited")
+        self.assertEqual(line["reason"], "content_block")
+        self.assertEqual(line["category"], "testwords")
+        self.assertEqual(line["rule"], "testwords-forbidden")
+        self.assertIn({"category": "testwords", "pattern": "testwords-forbidden", "severity": "high"},
+                      line["flags"])
+        self.assertNotIn("/post-blocked", self.origin_paths())
+
+    def test_json_chat_message_with_escapes_and_leetspeak_is_blocked(self):
+        body = json.dumps({"message": {"text": "F0RBIDDEN\u0020phrase"}}).encode()
+        r = self.post("http://forum.test/chat", body, "application/json")
+        self.assertEqual(r.status, 403, r)
+        self.assertNotIn("/chat", self.origin_paths())
+
+    def test_a_chunked_upload_is_held_and_judged_before_it_is_sent(self):
+        r = curl_request(self.proxy.port, "http://forum.test/chunked-post", "--data-binary", "@-",
+                         "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: text/plain",
+                         input=b"x" * 1000 + b" forbidden phrase " + b"y" * 1000)
+        self.assertEqual(r.status, 403, r)
+        self.assertNotIn("/chunked-post", self.origin_paths())
+
+    def test_a_flag_lets_the_post_through_and_records_it(self):
+        r = self.post("http://forum.test/post-flagged", b"message=just+a+mild+word",
+                      "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 200, r)
+        self.origin.wait_request(lambda rec: rec["path"] == "/post-flagged")
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-flagged",
+                                     message="flagged post audited")
+        self.assertEqual(line["action"], "allow")
+        self.assertEqual(line["reason"], "content_flag")
+        self.assertEqual(line["flags"], [{"category": "testwords", "pattern": "testwords-mild",
+                                          "severity": "low"}])
+        self.assertGreaterEqual(self.proxy.metrics().sum("hallpass_content_flags_total",
+                                                         category="testwords", severity="low"), 1)
+
+    def test_a_body_over_the_hold_limit_goes_through_flagged_not_blocked(self):
+        # Larger than the hold limit and than one read, so it cannot be judged whole.
+        body = b"z" * 200000 + b" forbidden phrase"
+        r = self.post("http://forum.test/post-oversize", body, "text/plain")
+        self.assertEqual(r.status, 200, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-oversize",
+                                     message="oversize post audited")
+        self.assertTrue(line.get("content_oversize"), line)
+        self.assertEqual(line["reason"], "content_flag")
+        received = self.origin.wait_request(lambda rec: rec["path"] == "/post-oversize")
+        self.assertEqual(received["body_len"], len(body))
+
+    def test_the_query_string_is_scanned(self):
+        r = curl_request(self.proxy.port, "http://forum.test/search?q=forbidden+phrase")
+        self.assertEqual(r.status, 403, r)
+        self.assertNotIn("/search", self.origin_paths())
+
+    def test_binary_uploads_are_not_scanned(self):
+        r = self.post("http://forum.test/upload-image", b"\x89PNG forbidden phrase", "image/png")
+        self.assertEqual(r.status, 200, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/upload-image",
+                                     message="upload audited")
+        self.assertEqual(line["flags"], [])
+
+    def test_inside_intercepted_https_a_blocking_comment_never_reaches_the_site(self):
+        r = self.post("https://www.instagram.com/api/v1/web/comments/1/add/",
+                      b"comment_text=a+forbidden+phrase", "application/x-www-form-urlencoded",
+                      "--cacert", self.root)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("content_block", r.text)
+        self.assertEqual([rec for rec in self.tls_origin.records if "comments" in rec["path"]], [])
+
+    def test_the_shipped_self_harm_set_alerts_on_the_first_match_and_lets_it_through(self):
+        body = json.dumps({"text": "honestly i want to kill myself"}).encode()
+        r = self.post("http://forum.test/post-selfharm", body, "application/json")
+        self.assertEqual(r.status, 200, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-selfharm",
+                                     message="self-harm post audited")
+        self.assertEqual(line["reason"], "content_alert")
+        self.assertEqual(line["category"], "self-harm")
+        self.assertEqual(line["severity"], "critical")
+        self.assertTrue(any(f["category"] == "self-harm" for f in line["flags"]), line)
+        self.assertGreaterEqual(self.proxy.metrics().sum("hallpass_content_alerts_total",
+                                                         category="self-harm"), 1)
+
+    def test_check_reports_the_same_verdict_for_a_body_file(self):
+        body = os.path.join(self.tmp, "body.json")
+        with open(body, "w") as f:
+            json.dump({"text": "a forbidden phrase"}, f)
+        p = subprocess.run([HALLPASS_BIN, "check", "--config", self.proxy.config_path,
+                            "--client", "127.0.0.1", "--method", "POST", "--content-type",
+                            "application/json", "--body-file", body, "http://forum.test/post"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        verdict = json.loads(p.stdout.decode().splitlines()[0])
+        self.assertEqual(verdict["action"], "block")
+        self.assertEqual(verdict["category"], "testwords")
+        self.assertEqual(verdict["reason"], "content_block")
+        self.assertEqual(verdict["flags"], [{"category": "testwords",
+                                             "pattern": "testwords-forbidden", "severity": "high"}])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
