@@ -11,7 +11,6 @@
 // Digits among digits stay digits, so "2024" or "617-555-0123" are untouched.
 #pragma once
 
-#include <array>
 #include <string>
 #include <string_view>
 
@@ -28,12 +27,11 @@ class TextNormalizer {
   static std::string normalize(std::string_view text);
 
  private:
-  static constexpr int kNone = -1;
-  void push(int c, std::string& out);
-  void decide_current(std::string& out);
+  // Decides bytes [0, size - 2) of scratch_ (the two last ones wait for what follows).
+  void decide(std::size_t size, std::string& out);
 
-  // The byte being decided (window_[1]), the one before it and the two after it.
-  std::array<int, 4> window_{kNone, kNone, kNone, kNone};
+  std::string scratch_;              // held bytes + the new piece, reused
+  unsigned char before_ = 0;         // the byte before scratch_[0] (0: none)
   bool previous_is_letter_ = false;  // the last byte kept, after rule 2, was a letter
   bool previous_is_space_ = true;    // so leading whitespace collapses too
 };
