@@ -67,6 +67,39 @@ struct ResponseBuffer {
   beast::flat_static_buffer_base buffer;
 };
 
+// Reads the first body piece into the lent buffer; or, when the content scanner may block
+// this request, the body into `held` until it ends or reaches the hold limit (past it the
+// body is forwarded unjudged). Every piece read is fed to the scanner. False: bad framing.
+template <typename ClientStream>
+awaitable<bool> read_first_body(ClientStream& client, beast::flat_buffer& client_buffer,
+                                RequestParser& request, ForwardContext& context,
+                                std::chrono::steady_clock::duration wait, std::string& held,
+                                std::optional<std::span<char>>& first) {
+  auto* content = context.content;
+  bool hold = content != nullptr && content->holds();
+  for (;;) {
+    auto [ec, n] = co_await read_body_piece(client, client_buffer, request, context.buffer, wait);
+    if (ec) {
+      co_return false;
+    }
+    if (content != nullptr) {
+      content->feed(std::string_view(context.buffer.data(), n));
+    }
+    if (!hold) {
+      first = context.buffer.first(n);
+      co_return true;
+    }
+    held.append(context.buffer.data(), n);
+    if (request.is_done() || held.size() >= content->hold_bytes()) {
+      first = std::span<char>(held);
+      if (!request.is_done()) {
+        content->forwarded_unjudged();
+      }
+      co_return true;
+    }
+  }
+}
+
 }  // namespace detail
 
 template <typename ClientStream, typename Link>
@@ -96,30 +129,12 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   std::optional<std::span<char>> first;
   std::string held;
   if (has_body) {
-    bool hold = content != nullptr && content->holds();
-    for (;;) {
-      auto [ec, n] =
-          co_await read_body_piece(client, client_buffer, request, context.buffer, client_wait);
-      if (ec) {
-        result.refusal = kBadBody;
-        co_return result;
-      }
-      if (content != nullptr) {
-        content->feed(std::string_view(context.buffer.data(), n));
-      }
-      if (!hold) {
-        first = context.buffer.first(n);
-        break;
-      }
-      held.append(context.buffer.data(), n);
-      if (request.is_done() || held.size() >= content->hold_bytes()) {
-        first = std::span<char>(held);
-        break;
-      }
+    if (!co_await read_first_body(client, client_buffer, request, context, client_wait, held,
+                                  first)) {
+      result.refusal = kBadBody;
+      co_return result;
     }
-    if (hold && !request.is_done()) {
-      content->forwarded_unjudged();
-    } else if (hold && content->finish().block) {
+    if (content != nullptr && content->holds() && !content->oversize() && content->finish().block) {
       result.content_blocked = true;
       result.client_keep_alive = client_keep_alive;
       co_return result;

@@ -145,9 +145,9 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     exchange.record(connection);
     co_return;
   }
-  // Only 443 is held to TLS: other allowed ports may carry protocols where the server
-  // speaks first, so silence there is spliced.
-  bool judge = target.port == kHttpsPort || first.kind != tls::FirstBytes::silent;
+  // Only 443 is held to TLS: other allowed ports may carry other protocols (some where the
+  // server speaks first), so there only a ClientHello is judged again.
+  bool judge = target.port == kHttpsPort || first.kind == tls::FirstBytes::hello;
   std::string server_name;
   if (judge) {
     auto hello = tunnel_hello(first, server_name);

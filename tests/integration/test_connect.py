@@ -104,10 +104,22 @@ class ConnectPortsConfigTest(ProxyTestCase):
         cls.addClassCleanup(cls.ca.cleanup)
         cls.tls = TlsOrigin(cls.ca)
         cls.addClassCleanup(cls.tls.close)
+        cls.recorder = RawRecorder()
+        cls.addClassCleanup(cls.recorder.close)
         cls.proxy = cls.start_proxy({
             "connect_ports": [8443],
-            "upstream": {"resolve": {"secure.test:8443": cls.tls.addr, "secure.test:443": cls.tls.addr}},
+            "upstream": {"resolve": {"secure.test:8443": cls.tls.addr, "secure.test:443": cls.tls.addr,
+                                     "raw.test:8443": cls.recorder.addr}},
         })
+
+    def test_other_protocols_pass_on_ports_other_than_443(self):
+        # Only 443 is held to TLS; elsewhere the first bytes are spliced as they are.
+        with RawClient(self.proxy.port) as c:
+            c.send(b"CONNECT raw.test:8443 HTTP/1.1\r\nHost: raw.test:8443\r\n\r\n")
+            status, _, _ = c.read_head()
+            self.assertEqual(status, 200)
+            c.send(b"SSH-2.0-OpenSSH_9.2p1\r\n")
+            self.recorder.wait_bytes(b"SSH-2.0-OpenSSH_9.2p1\r\n")
 
     def test_configured_port_is_allowed(self):
         r = curl_request(self.proxy.port, "https://secure.test:8443/alt", "-p", "--cacert", self.ca.ca_cert)
