@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "filters/hex_digit.hpp"
+
 namespace hallpass::filters {
 
 namespace {
@@ -13,19 +15,6 @@ bool starts_with_nocase(std::string_view text, std::string_view prefix) {
            return std::tolower(static_cast<unsigned char>(a)) ==
                   std::tolower(static_cast<unsigned char>(b));
          });
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -44,12 +33,23 @@ BodyDecoder::Kind BodyDecoder::kind_for(std::string_view content_type) {
   if (starts_with_nocase(media, "application/x-www-form-urlencoded")) {
     return Kind::form;
   }
+  if (starts_with_nocase(media, "multipart/form-data")) {
+    return MultipartText::boundary_of(content_type).empty() ? Kind::binary : Kind::multipart;
+  }
   auto plus = media.rfind('+');
   if (starts_with_nocase(media, "application/json") ||
       (plus != std::string_view::npos && starts_with_nocase(media.substr(plus), "+json"))) {
     return Kind::json;
   }
   return Kind::binary;
+}
+
+BodyDecoder BodyDecoder::for_content_type(std::string_view content_type) {
+  BodyDecoder decoder(kind_for(content_type));
+  if (decoder.kind_ == Kind::multipart) {
+    decoder.multipart_.emplace(MultipartText::boundary_of(content_type));
+  }
+  return decoder;
 }
 
 void BodyDecoder::feed(std::string_view piece, std::string& out) {
@@ -63,12 +63,20 @@ void BodyDecoder::feed(std::string_view piece, std::string& out) {
     case Kind::json:
       feed_json(piece, out);
       break;
+    case Kind::multipart:
+      if (multipart_) {
+        multipart_->feed(piece, out);
+      }
+      break;
     case Kind::binary:
       break;
   }
 }
 
 void BodyDecoder::finish(std::string& out) {
+  if (multipart_) {
+    multipart_->finish(out);
+  }
   if (kind_ == Kind::form && escape_length_ > 0) {
     out.append(escape_, escape_length_);  // a broken escape is kept as written
     escape_length_ = 0;

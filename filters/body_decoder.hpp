@@ -4,22 +4,28 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "filters/multipart_text.hpp"
 
 namespace hallpass::filters {
 
 class BodyDecoder {
  public:
   enum class Kind : std::uint8_t {
-    text,    // text/*, and bodies without a type: scanned as they are
-    form,    // application/x-www-form-urlencoded, and query strings
-    json,    // application/json, +json: the contents of string literals
-    binary,  // images, video, archives, octet streams: counted, never scanned
+    text,       // text/*, and bodies without a type: scanned as they are
+    form,       // application/x-www-form-urlencoded, and query strings
+    json,       // application/json, +json: the contents of string literals
+    multipart,  // multipart/form-data: its text fields (file parts are skipped)
+    binary,     // images, video, archives, octet streams: counted, never scanned
   };
   static Kind kind_for(std::string_view content_type);
 
   explicit BodyDecoder(Kind kind) : kind_(kind) {}
+  // The decoder a body of this Content-Type needs (multipart with its boundary).
+  static BodyDecoder for_content_type(std::string_view content_type);
   Kind kind() const { return kind_; }
   // Appends the decoded text of `piece` to `out` (nothing for binary).
   void feed(std::string_view piece, std::string& out);
@@ -33,6 +39,7 @@ class BodyDecoder {
   void append_code_point(std::uint32_t code, std::string& out);
 
   Kind kind_;
+  std::optional<MultipartText> multipart_;
   // form: the bytes of a %XX escape seen so far
   char escape_[3] = {};
   std::uint8_t escape_length_ = 0;

@@ -6,7 +6,7 @@ ContentInspection::ContentInspection(const filters::Policy& policy, const filter
                                      std::string_view content_type, std::size_t hold_bytes)
     : policy_(policy),
       client_(client),
-      decoder_(filters::BodyDecoder::kind_for(content_type)),
+      decoder_(filters::BodyDecoder::for_content_type(content_type)),
       scan_(policy.content_scanner()),
       hold_bytes_(hold_bytes),
       holds_(policy.content_can_block(client)) {}

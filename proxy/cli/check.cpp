@@ -108,7 +108,7 @@ filters::ContentVerdict scan_content(const filters::Policy& policy, const filter
     text += '\n';
   }
   if (body) {
-    filters::BodyDecoder decoder(filters::BodyDecoder::kind_for(content_type));
+    auto decoder = filters::BodyDecoder::for_content_type(content_type);
     decoder.feed(*body, text);
     decoder.finish(text);
   }

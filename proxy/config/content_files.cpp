@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "proxy/config/file_source.hpp"
 #include "proxy/config/yaml_values.hpp"
 
 namespace hallpass::config {
@@ -78,16 +77,7 @@ filters::ContentPatternSpec pattern(const YAML::Node& node, const std::string& k
 }  // namespace
 
 void load_content_file(const std::string& path, std::vector<filters::ContentPatternSpec>& out) {
-  auto text = read_file(path);
-  if (!text) {
-    throw filters::LoadError(path, 0, "cannot read the pattern file");
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::ParserException& e) {
-    throw filters::LoadError(path, e.mark.line + 1, e.msg);
-  }
+  auto root = load_yaml_file(path, "pattern file");
   YamlReader r(path);
   r.expect_keys(root, "", {"category", "normalize", "patterns"});
   auto category = r.string(root["category"], "category");

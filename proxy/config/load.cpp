@@ -13,25 +13,12 @@ namespace {
 
 constexpr int kMaxExtendsDepth = 8;
 
-YAML::Node parse(const std::string& path, const std::string& text) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    // mark.line is 0-based; it is where the parser noticed, which is what we can report.
-    throw filters::LoadError(path, e.mark.line + 1, e.msg);
-  }
-}
-
 void load_into(Config& config, const std::string& path, int depth) {
   if (depth > kMaxExtendsDepth) {
     throw filters::LoadError(path, 0, "`extends` chain is deeper than 8 files (a cycle?)");
   }
-  auto text = read_file(path);
-  if (!text) {
-    throw filters::LoadError(path, 0, "cannot read the file");
-  }
+  auto root = load_yaml_file(path, "file");
   config.files.push_back(path);
-  auto root = parse(path, *text);
   if (root.IsNull()) {
     return;
   }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include "proxy/config/file_source.hpp"
 #include "proxy/config/yaml_values.hpp"
 
 namespace hallpass::config {
@@ -105,16 +104,7 @@ void load_signatures(const YAML::Node& signatures, const YamlReader& r, filters:
 }  // namespace
 
 void load_rule_file(const std::string& path, filters::PolicySpec& spec) {
-  auto text = read_file(path);
-  if (!text) {
-    throw filters::LoadError(path, 0, "cannot read the rule file");
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::ParserException& e) {
-    throw filters::LoadError(path, e.mark.line + 1, e.msg);
-  }
+  auto root = load_yaml_file(path, "rule file");
   YamlReader r(path);
   r.expect_keys(root, "", {"platforms", "signatures"});
   if (root["platforms"]) {

@@ -1,5 +1,7 @@
 #include "proxy/config/yaml_values.hpp"
 
+#include "proxy/config/file_source.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -7,6 +9,19 @@
 #include "filters/host.hpp"
 
 namespace hallpass::config {
+
+YAML::Node load_yaml_file(const std::string& path, std::string_view what) {
+  auto text = read_file(path);
+  if (!text) {
+    throw filters::LoadError(path, 0, "cannot read the " + std::string(what));
+  }
+  try {
+    return YAML::Load(*text);
+  } catch (const YAML::ParserException& e) {
+    // mark.line is 0-based; it is where the parser noticed, which is what we can report.
+    throw filters::LoadError(path, e.mark.line + 1, e.msg);
+  }
+}
 
 void YamlReader::fail(const YAML::Node& node, const std::string& key,
                       const std::string& detail) const {

@@ -7,12 +7,17 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "filters/ip_address.hpp"
 #include "filters/load_error.hpp"
 
 namespace hallpass::config {
+
+// Reads and parses the YAML file at `path` (real or embedded). Throws LoadError naming the
+// file, and the line where the parser stopped; `what` names the file in words ("rule file").
+YAML::Node load_yaml_file(const std::string& path, std::string_view what);
 
 class YamlReader {
  public:

@@ -19,7 +19,20 @@ QUIET = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--proxy-bypass-list=<-loopback>", "--window-size=1024,768"]
 
 
-class BrowserTest(ProxyTestCase):
+class ChromiumMixin:
+    """Runs headless Chromium through the test's proxy with ``HOME`` at ``self.home``
+    (where its profile, and any NSS database the test made, live)."""
+
+    def chromium(self, *args):
+        env = dict(os.environ, HOME=self.home)
+        cmd = [CHROMIUM, *QUIET, "--user-data-dir=" + os.path.join(self.home, "profile"),
+               "--proxy-server=http://127.0.0.1:%d" % self.proxy.port, *args]
+        done = subprocess.run(cmd, env=env, capture_output=True, timeout=90)
+        self.assertEqual(done.returncode, 0, done.stderr.decode(errors="replace")[-2000:])
+        return done.stdout.decode(errors="replace")
+
+
+class BrowserTest(ChromiumMixin, ProxyTestCase):
     @classmethod
     def setUpClass(cls):
         cls.origin = Origin()
@@ -35,14 +48,6 @@ class BrowserTest(ProxyTestCase):
         cls.artifacts = os.environ.get("HALLPASS_ARTIFACTS") or tempfile.mkdtemp(
             prefix="hallpass-artifacts-")
         os.makedirs(cls.artifacts, exist_ok=True)
-
-    def chromium(self, *args):
-        env = dict(os.environ, HOME=self.home)
-        cmd = [CHROMIUM, *QUIET, "--user-data-dir=" + os.path.join(self.home, "profile"),
-               "--proxy-server=http://127.0.0.1:%d" % self.proxy.port, *args]
-        done = subprocess.run(cmd, env=env, capture_output=True, timeout=90)
-        self.assertEqual(done.returncode, 0, done.stderr.decode(errors="replace")[-2000:])
-        return done.stdout.decode(errors="replace")
 
     def test_blocked_page_shows_the_reason_in_plain_words(self):
         dom = self.chromium("--dump-dom", "http://games.test/play?level=3")

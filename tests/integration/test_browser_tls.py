@@ -10,13 +10,13 @@ import tempfile
 import unittest
 
 from harness import ProxyTestCase, TestCA, TlsOrigin, clean_env
-from test_browser import CHROMIUM, QUIET
+from test_browser import ChromiumMixin
 from test_tls import make_district_ca
 
 CERTUTIL = shutil.which("certutil") or "/usr/bin/certutil"
 
 
-class BrowserTlsTest(ProxyTestCase):
+class BrowserTlsTest(ChromiumMixin, ProxyTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="hallpass-chromium-tls-")
@@ -46,14 +46,6 @@ class BrowserTlsTest(ProxyTestCase):
         cls.artifacts = os.environ.get("HALLPASS_ARTIFACTS") or tempfile.mkdtemp(
             prefix="hallpass-artifacts-")
         os.makedirs(cls.artifacts, exist_ok=True)
-
-    def chromium(self, *args):
-        env = dict(os.environ, HOME=self.home)
-        cmd = [CHROMIUM, *QUIET, "--user-data-dir=" + os.path.join(self.home, "profile"),
-               "--proxy-server=http://127.0.0.1:%d" % self.proxy.port, *args]
-        done = subprocess.run(cmd, env=env, capture_output=True, timeout=90)
-        self.assertEqual(done.returncode, 0, done.stderr.decode(errors="replace")[-2000:])
-        return done.stdout.decode(errors="replace")
 
     def test_an_ordinary_page_on_an_intercepted_host_renders(self):
         dom = self.chromium("--dump-dom", "https://www.instagram.com/p/lesson-photo/")

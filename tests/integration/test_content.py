@@ -101,6 +101,19 @@ class ContentTest(ProxyTestCase):
         self.assertEqual(r.status, 403, r)
         self.assertNotIn("/chunked-post", self.origin_paths())
 
+    def test_a_multipart_post_is_judged_on_its_text_fields_not_its_files(self):
+        photo = os.path.join(self.tmp, "photo.jpg")
+        with open(photo, "wb") as f:
+            f.write(b"\xff\xd8\xff forbidden phrase inside the image bytes")
+        ok = curl_request(self.proxy.port, "http://forum.test/upload-ok", "-F", "caption=field trip",
+                          "-F", "photo=@%s;type=image/jpeg" % photo)
+        self.assertEqual(ok.status, 200, ok)
+        blocked = curl_request(self.proxy.port, "http://forum.test/upload-blocked",
+                               "-F", "caption=a forbidden phrase", "-F",
+                               "photo=@%s;type=image/jpeg" % photo)
+        self.assertEqual(blocked.status, 403, blocked)
+        self.assertNotIn("/upload-blocked", self.origin_paths())
+
     def test_a_flag_lets_the_post_through_and_records_it(self):
         r = self.post("http://forum.test/post-flagged", b"message=just+a+mild+word",
                       "application/x-www-form-urlencoded")
