@@ -1,6 +1,8 @@
 #include "filters/content_scanner.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <utility>
 
 #include "filters/load_error.hpp"
 
@@ -45,6 +47,54 @@ ContentScanner::ContentScanner(const std::vector<ContentPatternSpec>& specs) {
   }
   raw_set_ = PatternSet(raw, PatternSet::Mode::stream);
   normalized_set_ = PatternSet(normalized, PatternSet::Mode::stream);
+}
+
+namespace {
+
+// Everything a compiled scanner depends on, as one string.
+std::string cache_key(const std::vector<ContentPatternSpec>& specs) {
+  std::string key;
+  for (const auto& spec : specs) {
+    key += spec.id;
+    key += '\0';
+    key += spec.category;
+    key += '\0';
+    key += spec.regex;
+    key += '\0';
+    key += std::to_string(spec.weight);
+    key += static_cast<char>('0' + static_cast<int>(spec.severity));
+    for (bool flag :
+         {spec.caseless, spec.dotall, spec.multiline, spec.utf8, spec.ucp, spec.normalize}) {
+      key += flag ? '1' : '0';
+    }
+    key += '\n';
+  }
+  return key;
+}
+
+}  // namespace
+
+std::shared_ptr<const ContentScanner> ContentScanner::shared(
+    const std::vector<ContentPatternSpec>& specs) {
+  constexpr std::size_t kKept = 4;
+  static std::mutex mutex;
+  static std::vector<std::pair<std::string, std::shared_ptr<const ContentScanner>>> recent;
+  auto key = cache_key(specs);
+  std::lock_guard lock(mutex);
+  auto it = std::find_if(recent.begin(), recent.end(),
+                         [&](const auto& entry) { return entry.first == key; });
+  if (it != recent.end()) {
+    auto scanner = it->second;
+    recent.erase(it);
+    recent.emplace(recent.begin(), std::move(key), scanner);
+    return scanner;
+  }
+  auto scanner = std::make_shared<const ContentScanner>(specs);  // may throw: nothing kept
+  recent.emplace(recent.begin(), std::move(key), scanner);
+  if (recent.size() > kKept) {
+    recent.pop_back();
+  }
+  return scanner;
 }
 
 ContentScanner::Scan::Scan(const ContentScanner& scanner)

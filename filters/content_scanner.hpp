@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,11 @@ class ContentScanner {
   ContentScanner() = default;
   // Throws LoadError naming the pattern's file and line when one does not compile.
   explicit ContentScanner(const std::vector<ContentPatternSpec>& specs);
+
+  // The compiled scanner for `specs`, shared while the pattern sets stay the same: compiling
+  // the shipped sets takes about a second, and a reload that changes only lists or policies
+  // must not pay it again. A few recent sets are kept.
+  static std::shared_ptr<const ContentScanner> shared(const std::vector<ContentPatternSpec>& specs);
 
   bool empty() const { return patterns_.empty(); }
   const std::vector<Pattern>& patterns() const { return patterns_; }

@@ -54,7 +54,7 @@ class Policy {
   TlsPlan tls_plan(const Client& client, std::string_view host) const;
   // The content pattern sets, compiled once for this snapshot; a body is scanned with a
   // ContentScanner::Scan over it, then judged by the client's policy thresholds.
-  const ContentScanner& content_scanner() const { return content_; }
+  const ContentScanner& content_scanner() const { return *content_; }
   ContentVerdict content_verdict(const Client& client, const ContentScanner::Scan& scan) const;
   // Whether any content threshold of the client's policy blocks (so bodies are held).
   bool content_can_block(const Client& client) const;
@@ -131,7 +131,7 @@ class Policy {
   FunctionCatalog functions_;
   std::vector<CategoryId> function_category_;  // by function rule index
   AnonymizerDetector detector_;
-  ContentScanner content_;
+  std::shared_ptr<const ContentScanner> content_ = std::make_shared<const ContentScanner>();
   std::vector<Profile> profiles_;
   std::vector<Building> buildings_;  // [0] is `default`
 };

@@ -64,7 +64,7 @@ void Policy::resolve_inspect(Profile& profile, const ProfileSpec& spec) const {
 }
 
 std::vector<ContentThresholds> Policy::district_thresholds(const PolicySpec& spec) const {
-  const auto& categories = content_.categories();
+  const auto& categories = content_->categories();
   std::vector<ContentThresholds> out(categories.size());
   for (const auto& [name, thresholds] : spec.content_thresholds) {
     auto it = std::find(categories.begin(), categories.end(), name);
@@ -79,7 +79,7 @@ std::vector<ContentThresholds> Policy::district_thresholds(const PolicySpec& spe
 
 void Policy::resolve_content(Profile& profile, const ProfileSpec& spec,
                              const std::vector<ContentThresholds>& district) const {
-  const auto& categories = content_.categories();
+  const auto& categories = content_->categories();
   profile.content = district;
   for (const auto& [name, change] : spec.content) {
     auto it = std::find(categories.begin(), categories.end(), name);
@@ -120,7 +120,7 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
     policy->function_category_.push_back(policy->category_id(rule.category));
   }
   policy->detector_ = AnonymizerDetector(spec.signatures);
-  policy->content_ = ContentScanner(spec.content_patterns);
+  policy->content_ = ContentScanner::shared(spec.content_patterns);
   auto district_content = policy->district_thresholds(spec);
 
   for (const auto& list : spec.lists) {

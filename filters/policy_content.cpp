@@ -17,8 +17,8 @@ int strength(bool block, bool alert, bool flag) {
 ContentVerdict Policy::content_verdict(const Client& client,
                                        const ContentScanner::Scan& scan) const {
   const auto& thresholds = profile_for(client).content;
-  const auto& patterns = content_.patterns();
-  const auto& categories = content_.categories();
+  const auto& patterns = content_->patterns();
+  const auto& categories = content_->categories();
   ContentVerdict verdict;
   int best = 0;
   Severity best_severity = Severity::low;
@@ -66,8 +66,8 @@ ContentVerdict Policy::content_verdict(const Client& client,
 
 bool Policy::content_can_block(const Client& client) const {
   const auto& thresholds = profile_for(client).content;
-  return !content_.empty() && std::any_of(thresholds.begin(), thresholds.end(),
-                                          [](const ContentThresholds& t) { return t.block > 0; });
+  return !content_->empty() && std::any_of(thresholds.begin(), thresholds.end(),
+                                           [](const ContentThresholds& t) { return t.block > 0; });
 }
 
 Decision Policy::with_content(Decision decision, const ContentVerdict& verdict) {
