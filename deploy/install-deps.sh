@@ -10,7 +10,7 @@ packages=(
   # libraries (Boost 1.81 by versioned names: the unversioned 1.74 packages conflict)
   libboost1.81-dev libboost-url1.81-dev libssl-dev libhyperscan-dev prometheus-cpp-dev
   libspdlog-dev libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev libidn2-dev
-  libpsl-dev publicsuffix libnss3-tools
+  libpsl-dev publicsuffix libnss3-tools zlib1g-dev
   # real clients and peers for the tests
   curl openssl python3 ca-certificates procps
   # a person's view of the block page, in the browser tests

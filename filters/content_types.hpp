@@ -64,6 +64,9 @@ struct ContentVerdict {
   std::string_view pattern;   // its heaviest matched pattern, named as the decision's rule
   int score = 0;              // that category's score
   std::vector<ContentFlag> flags;
+  // Why the body could not be judged whole ("oversize", "coding", "corrupt", "inflate_limit");
+  // empty when it was.
+  std::string_view unjudged;
 };
 
 }  // namespace hallpass::filters

@@ -56,8 +56,11 @@ class Policy {
   // ContentScanner::Scan over it, then judged by the client's policy thresholds.
   const ContentScanner& content_scanner() const { return *content_; }
   ContentVerdict content_verdict(const Client& client, const ContentScanner::Scan& scan) const;
-  // Whether any content threshold of the client's policy blocks (so bodies are held).
+  // Whether content can block this client's request, so bodies are held: a content threshold
+  // of its policy blocks, or its `on_oversize` does.
   bool content_can_block(const Client& client) const;
+  // Whether a body that could not be judged in time is blocked (`on_oversize: block`).
+  bool blocks_unjudged(const Client& client) const;
   // The request's decision once its content is known: a URL block stands (the content's
   // flags are still reported beside it); otherwise a content block, alert or flag decides.
   static Decision with_content(Decision decision, const ContentVerdict& verdict);
@@ -94,6 +97,7 @@ class Policy {
     DomainTable inspect_domains = {};
     TlsSettings tls = {};
     std::vector<ContentThresholds> content = {};  // by content category
+    Action on_oversize = Action::allow;
   };
   struct Building {
     std::string name;

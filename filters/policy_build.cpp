@@ -166,6 +166,7 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
     profile.category_action =
         policy->resolve_actions(spec_profile.categories, spec_profile.where, owner);
     profile.tls = spec_profile.tls;
+    profile.on_oversize = spec_profile.on_oversize;
     policy->resolve_inspect(profile, spec_profile);
     policy->resolve_content(profile, spec_profile, district_content);
     for (const auto& schedule : spec_profile.schedules) {

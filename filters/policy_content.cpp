@@ -65,9 +65,15 @@ ContentVerdict Policy::content_verdict(const Client& client,
 }
 
 bool Policy::content_can_block(const Client& client) const {
-  const auto& thresholds = profile_for(client).content;
-  return !content_->empty() && std::any_of(thresholds.begin(), thresholds.end(),
-                                           [](const ContentThresholds& t) { return t.block > 0; });
+  const auto& profile = profile_for(client);
+  return !content_->empty() &&
+         (profile.on_oversize == Action::block ||
+          std::any_of(profile.content.begin(), profile.content.end(),
+                      [](const ContentThresholds& t) { return t.block > 0; }));
+}
+
+bool Policy::blocks_unjudged(const Client& client) const {
+  return profile_for(client).on_oversize == Action::block;
 }
 
 Decision Policy::with_content(Decision decision, const ContentVerdict& verdict) {
@@ -77,9 +83,19 @@ Decision Policy::with_content(Decision decision, const ContentVerdict& verdict) 
     return decision;
   }
   decision.step = Step::content;
+  decision.schedule = {};
+  if (verdict.block && !verdict.unjudged.empty()) {
+    // Blocked for what could not be read (`on_oversize: block`), whatever the rest scored.
+    decision.action = Action::block;
+    if (!verdict.category.empty()) {
+      decision.category = verdict.category;
+    }
+    decision.rule = "on_oversize";
+    decision.reason_code = "content_unjudged";
+    return decision;
+  }
   decision.category = verdict.category;
   decision.rule = verdict.pattern;
-  decision.schedule = {};
   if (verdict.block) {
     decision.action = Action::block;
     decision.reason_code = "content_block";

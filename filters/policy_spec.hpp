@@ -71,6 +71,9 @@ struct ProfileSpec {
   TlsSettings tls = {};
   // Content thresholds that replace the district's, by category and by key.
   std::vector<std::pair<std::string, ThresholdOverride>> content = {};
+  // A body the scanner could not judge before it had to be forwarded (over the hold limit,
+  // an unreadable Content-Encoding, corrupt compression): forwarded and recorded, or blocked.
+  Action on_oversize = Action::allow;
   // `extends:` another policy: what this one does not set comes from there. Resolved by the
   // config loader before Policy::build; `set` records which scalar keys this one set.
   std::string extends = {};
@@ -83,6 +86,7 @@ struct ProfileSpec {
     bool on_inspect_failure = false;
     bool no_sni = false;
     bool tls_block_page = false;
+    bool on_oversize = false;
   } set = {};
 };
 

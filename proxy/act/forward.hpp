@@ -69,7 +69,8 @@ struct ResponseBuffer {
 
 // Reads the first body piece into the lent buffer; or, when the content scanner may block
 // this request, the body into `held` until it ends or reaches the hold limit (past it the
-// body is forwarded unjudged). Every piece read is fed to the scanner. False: bad framing.
+// body is forwarded unjudged, or under `on_oversize: block` not at all: `first` stays
+// empty). Every piece read is fed to the scanner. False: bad framing.
 template <typename ClientStream>
 awaitable<bool> read_first_body(ClientStream& client, beast::flat_buffer& client_buffer,
                                 RequestParser& request, ForwardContext& context,
@@ -91,9 +92,8 @@ awaitable<bool> read_first_body(ClientStream& client, beast::flat_buffer& client
     }
     held.append(context.buffer.data(), n);
     if (request.is_done() || held.size() >= content->hold_bytes()) {
-      first = std::span<char>(held);
-      if (!request.is_done()) {
-        content->forwarded_unjudged();
+      if (request.is_done() || content->over_hold_limit()) {
+        first = std::span<char>(held);
       }
       co_return true;
     }
@@ -134,9 +134,11 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
       result.refusal = kBadBody;
       co_return result;
     }
-    if (content != nullptr && content->holds() && !content->oversize() && content->finish().block) {
+    if (content != nullptr && content->holds() && (request.is_done() || !first) &&
+        content->finish().block) {
       result.content_blocked = true;
-      result.client_keep_alive = client_keep_alive;
+      // The rest of a body too large to hold was never read: it cannot be skipped safely.
+      result.client_keep_alive = client_keep_alive && request.is_done();
       co_return result;
     }
   }

@@ -97,6 +97,9 @@ std::string_view explain_reason(std::string_view code) {
       {"content_block",
        "What this page was about to send is not allowed on the school network (for example "
        "personal information, or hurtful, sexual or drug-related words). Nothing was sent."},
+      {"content_unjudged",
+       "What this page was about to send was too large or in a form the school's filter cannot "
+       "read, and your school's policy does not send what it cannot check. Nothing was sent."},
       {"anonymizer_not_tls", "Tunnels that are not secure web traffic are not allowed."},
       {"anonymizer_no_sni", "Secure connections must name the site they go to."},
       {"anonymizer_fronting",

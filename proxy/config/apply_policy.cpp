@@ -181,7 +181,8 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
   auto key = "policies." + profile.name;
   r.expect_keys(node, key,
                 {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules",
-                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page", "content"});
+                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page", "content",
+                 "on_oversize"});
   if (auto n = node["extends"]) {
     profile.extends = r.string(n, key + ".extends");
   }
@@ -224,6 +225,14 @@ void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const 
         it->second = change;
       }
     }
+  }
+  if (auto n = node["on_oversize"]) {
+    auto text = r.string(n, key + ".on_oversize");
+    if (text != "forward" && text != "block") {
+      r.fail(n, key + ".on_oversize", "expected forward or block, got \"" + text + "\"");
+    }
+    profile.on_oversize = text == "block" ? filters::Action::block : filters::Action::allow;
+    profile.set.on_oversize = true;
   }
   if (auto n = node["schedules"]) {
     profile.schedules.clear();  // a list replaces, like every other sequence

@@ -64,6 +64,9 @@ const filters::ProfileSpec& resolved(const std::string& name, const Profiles& wr
   if (own->set.tls_block_page) {
     out.tls.block_page = own->tls.block_page;
   }
+  if (own->set.on_oversize) {
+    out.on_oversize = own->on_oversize;
+  }
   for (const auto& [category, change] : own->content) {
     auto it = std::find_if(out.content.begin(), out.content.end(),
                            [&](const auto& c) { return c.first == category; });

@@ -96,9 +96,8 @@ std::string audit_line(const Outcome& o) {
   if (o.decision.alert) {
     append_json_field(line, "severity", "critical");
   }
-  if (o.content_oversize) {
-    append_json_key(line, "content_oversize");
-    line += "true";
+  if (!o.content_unjudged.empty()) {
+    append_json_field(line, "content_unjudged", o.content_unjudged);
   }
   append_json_key(line, "flags");
   line += '[';

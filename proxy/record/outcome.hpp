@@ -36,7 +36,7 @@ struct Outcome {
   bool encrypted_client_hello = false;  // the ClientHello offered ECH (its real name is hidden)
   std::span<const filters::ContentFlag> flags;  // content patterns the request matched
   std::string_view content_category;            // the content category that acted, if any
-  bool content_oversize = false;                // the body went upstream before its scan ended
+  std::string_view content_unjudged;  // why the body could not be judged whole, if it could not
   double duration_seconds = 0;
 };
 

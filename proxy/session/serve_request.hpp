@@ -72,7 +72,7 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
   if (!connection.policy->content_scanner().empty() &&
       (body_scanned || target.path.find('?') != std::string::npos)) {
     content.emplace(*connection.policy, exchange.client, asked.content_type,
-                    context.config.content_hold_bytes);
+                    header(bhttp::field::content_encoding), context.config.content_hold_bytes);
     content->scan_query(target.path);
     if (!body_scanned) {
       judge_content(outcome, content->finish());
@@ -114,7 +114,7 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
   outcome.bytes_to_client = result.bytes_to_client;
   outcome.status = result.status;
   if (content && body_scanned) {
-    outcome.content_oversize = content->oversize();
+    outcome.content_unjudged = content->unjudged();
     judge_content(outcome, content->finish());
   }
   if (result.content_blocked) {

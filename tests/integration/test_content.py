@@ -7,11 +7,13 @@ the shipped sets' weights); the shipped self-harm set is checked for its one pro
 first match alerts.
 """
 
+import gzip
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import zlib
 
 from harness import (HALLPASS_BIN, Origin, ProxyTestCase, TestCA, TlsOrigin, clean_env,
                      curl_request)
@@ -35,6 +37,9 @@ patterns:
 """
 
 
+STRICT = "127.0.0.2"  # a client whose policy blocks what it cannot judge
+
+
 class ContentTest(ProxyTestCase):
     @classmethod
     def setUpClass(cls):
@@ -52,7 +57,12 @@ class ContentTest(ProxyTestCase):
         cls.tls_origin = TlsOrigin(cls.upstream_ca)
         cls.addClassCleanup(cls.tls_origin.close)
         cls.proxy = cls.start_proxy({
-            "buildings": {"default": {"policy": {"staff": "staff", "student": "staff"}}},
+            "buildings": {
+                "default": {"policy": {"staff": "staff", "student": "staff"}},
+                "lab": {"policy": {"staff": "strict", "student": "strict"},
+                        "networks": {"student": [STRICT + "/32"]}},
+            },
+            "policies": {"strict": {"extends": "staff", "on_oversize": "block"}},
             "content": {
                 "patterns": {"testwords": os.path.join(cls.tmp, "testwords.yaml")},
                 "thresholds": {"testwords": {"flag": 10, "block": 100}},
@@ -135,10 +145,77 @@ class ContentTest(ProxyTestCase):
         self.assertEqual(r.status, 200, r)
         line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-oversize",
                                      message="oversize post audited")
-        self.assertTrue(line.get("content_oversize"), line)
+        self.assertEqual(line.get("content_unjudged"), "oversize", line)
         self.assertEqual(line["reason"], "content_flag")
         received = self.origin.wait_request(lambda rec: rec["path"] == "/post-oversize")
         self.assertEqual(received["body_len"], len(body))
+
+    def test_under_on_oversize_block_a_body_over_the_hold_limit_is_not_sent(self):
+        body = b"z" * 200000
+        r = self.post("http://forum.test/post-oversize-strict", body, "text/plain",
+                      "--interface", STRICT)
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("content_unjudged", r.text)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-oversize-strict",
+                                     message="strict oversize post audited")
+        self.assertEqual(line["action"], "block")
+        self.assertEqual(line["reason"], "content_unjudged")
+        self.assertEqual(line["content_unjudged"], "oversize")
+        self.assertNotIn("/post-oversize-strict", self.origin_paths())
+
+    def test_a_gzip_body_is_inflated_and_judged(self):
+        body = gzip.compress(b"title=hi&message=a+forbidden+phrase")
+        r = self.post("http://forum.test/post-gzip", body, "application/x-www-form-urlencoded",
+                      "-H", "Content-Encoding: gzip")
+        self.assertEqual(r.status, 403, r)
+        self.assertNotIn("/post-gzip", self.origin_paths())
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-gzip",
+                                     message="gzip post audited")
+        self.assertEqual(line["rule"], "testwords-forbidden")
+
+    def test_a_deflate_body_is_inflated_flagged_and_forwarded_as_sent(self):
+        body = zlib.compress(json.dumps({"text": "only a mild word"}).encode())
+        r = self.post("http://forum.test/post-deflate", body, "application/json",
+                      "-H", "Content-Encoding: deflate")
+        self.assertEqual(r.status, 200, r)
+        received = self.origin.wait_request(lambda rec: rec["path"] == "/post-deflate")
+        self.assertEqual(received["body_len"], len(body))  # forwarded compressed, unchanged
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-deflate",
+                                     message="deflate post audited")
+        self.assertEqual(line["reason"], "content_flag")
+        self.assertNotIn("content_unjudged", line)
+
+    def test_a_coding_the_scanner_cannot_read_is_recorded_or_blocked_by_policy(self):
+        body = b"\x1b\x00\x00 not really brotli"
+        r = self.post("http://forum.test/post-br", body, "text/plain", "-H", "Content-Encoding: br")
+        self.assertEqual(r.status, 200, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-br",
+                                     message="br post audited")
+        self.assertEqual(line["content_unjudged"], "coding")
+        strict = self.post("http://forum.test/post-br-strict", body, "text/plain", "-H",
+                           "Content-Encoding: br", "--interface", STRICT)
+        self.assertEqual(strict.status, 403, strict)
+        self.assertNotIn("/post-br-strict", self.origin_paths())
+
+    def test_corrupt_gzip_is_unjudged_and_blocked_under_on_oversize_block(self):
+        # A gzip header, then a DEFLATE block of the reserved type 3.
+        body = gzip.compress(b"message=a+mild+word")[:10] + b"\xff" * 40
+        r = self.post("http://forum.test/post-corrupt", body, "text/plain",
+                      "-H", "Content-Encoding: gzip", "--interface", STRICT)
+        self.assertEqual(r.status, 403, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-corrupt",
+                                     message="corrupt post audited")
+        self.assertEqual(line["content_unjudged"], "corrupt")
+        self.assertNotIn("/post-corrupt", self.origin_paths())
+
+    def test_truncated_gzip_is_unjudged(self):
+        body = gzip.compress(b"message=a+mild+word" * 50)[:-20]
+        r = self.post("http://forum.test/post-truncated", body, "text/plain",
+                      "-H", "Content-Encoding: gzip")
+        self.assertEqual(r.status, 200, r)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-truncated",
+                                     message="truncated post audited")
+        self.assertEqual(line["content_unjudged"], "corrupt")
 
     def test_the_query_string_is_scanned(self):
         r = curl_request(self.proxy.port, "http://forum.test/search?q=forbidden+phrase")
