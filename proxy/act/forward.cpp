@@ -1,4 +1,7 @@
 #include "proxy/act/forward.hpp"
+
+#include <boost/beast/http/rfc7230.hpp>
+
 #include "proxy/act/upstream_link.hpp"
 
 namespace hallpass::act::detail {
@@ -54,6 +57,50 @@ awaitable<std::optional<UpstreamFailure>> PooledLink::open(bool fresh) {
   }
   stream_.emplace(std::move(*connected.stream));
   co_return std::nullopt;
+}
+
+}  // namespace hallpass::act
+
+namespace hallpass::act {
+
+namespace {
+
+bool lists_token(const bhttp::fields& fields, bhttp::field name, std::string_view token) {
+  for (auto it = fields.find(name); it != fields.end() && it->name() == name; ++it) {
+    for (auto item : bhttp::token_list(it->value())) {
+      if (beast::iequals(item, token)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const bhttp::request<bhttp::buffer_body>& request) {
+  return request.method() == bhttp::verb::get && request.version() == 11 &&
+         lists_token(request, bhttp::field::connection, "upgrade") &&
+         lists_token(request, bhttp::field::upgrade, "websocket");
+}
+
+void prepare_websocket_request(bhttp::request<bhttp::buffer_body>& request,
+                               std::string_view client_extensions) {
+  request.set(bhttp::field::connection, "Upgrade");
+  request.set(bhttp::field::upgrade, "websocket");
+  auto offer = websocket::offer_we_can_scan(client_extensions);
+  if (offer.empty()) {
+    request.erase(bhttp::field::sec_websocket_extensions);
+  } else {
+    request.set(bhttp::field::sec_websocket_extensions, offer);
+  }
+}
+
+void prepare_websocket_response(bhttp::response<bhttp::buffer_body>& response) {
+  strip_hop_by_hop(response);
+  response.set(bhttp::field::connection, "Upgrade");
+  response.set(bhttp::field::upgrade, "websocket");
+  response.insert(bhttp::field::via, kVia);
 }
 
 }  // namespace hallpass::act

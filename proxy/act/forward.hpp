@@ -14,6 +14,7 @@
 #include "proxy/act/headers.hpp"
 #include "proxy/act/relay.hpp"
 #include "proxy/act/upstream.hpp"
+#include "proxy/act/websocket_relay.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/http/beast.hpp"
 #include "proxy/http/target.hpp"
@@ -31,6 +32,9 @@ struct ForwardContext {
   bool draining = false;          // close the client connection after this response
   RedirectJudge judge_redirect;
   ContentInspection* content = nullptr;  // scans (and may hold) the body; null: not scanned
+  // Set for a WebSocket upgrade: a 101 hands the connection to relay_websocket.
+  MessageInspection* websocket = nullptr;
+  std::size_t websocket_hold = 1024 * 1024;
 };
 
 struct BlockedRedirect {
@@ -39,17 +43,26 @@ struct BlockedRedirect {
 };
 
 struct ForwardResult {
-  unsigned status = 0;                      // what the client was sent; 0 when nothing was
-  bool client_keep_alive = false;           // the client connection may carry another request
-  std::optional<UpstreamFailure> failure;   // set when the session must answer with a page
-  std::optional<http::Refusal> refusal;     // the request body was malformed
-  std::optional<BlockedRedirect> redirect;  // the response redirected to a blocked place
-  bool content_blocked = false;             // the held body was judged: nothing was sent
+  unsigned status = 0;                       // what the client was sent; 0 when nothing was
+  bool client_keep_alive = false;            // the client connection may carry another request
+  std::optional<UpstreamFailure> failure;    // set when the session must answer with a page
+  std::optional<http::Refusal> refusal;      // the request body was malformed
+  std::optional<BlockedRedirect> redirect;   // the response redirected to a blocked place
+  bool content_blocked = false;              // the held body was judged: nothing was sent
+  std::optional<WebSocketResult> websocket;  // the request was upgraded and relayed
   std::uint64_t bytes_from_client = 0;
   std::uint64_t bytes_to_client = 0;
 };
 
 inline constexpr http::Refusal kBadBody{400, "bad_body", "The request body is malformed."};
+
+// A GET asking to become a WebSocket (RFC 6455 §4.1).
+bool is_websocket_upgrade(const bhttp::request<bhttp::buffer_body>& request);
+// The upgrade headers go back after the hop-by-hop strip; extensions are cut to the ones the
+// proxy can read.
+void prepare_websocket_request(bhttp::request<bhttp::buffer_body>& request,
+                               std::string_view client_extensions);
+void prepare_websocket_response(bhttp::response<bhttp::buffer_body>& response);
 
 namespace detail {
 
@@ -100,6 +113,43 @@ awaitable<bool> read_first_body(ClientStream& client, beast::flat_buffer& client
   }
 }
 
+// The server agreed to a WebSocket: its 101 goes to the client and the connection becomes
+// a relay; nothing of it goes back to a pool.
+template <typename ClientStream, typename UpstreamStream>
+awaitable<ForwardResult> relay_upgraded(ClientStream& client, beast::flat_buffer& client_buffer,
+                                        UpstreamStream& upstream,
+                                        beast::flat_static_buffer_base& leftover,
+                                        bhttp::response<bhttp::buffer_body>& res,
+                                        const http::Target& target, ForwardContext& context,
+                                        ForwardResult result) {
+  auto negotiated =
+      websocket::parse_accepted(std::string_view(res[bhttp::field::sec_websocket_extensions]));
+  if (!negotiated.ok) {
+    result.failure = UpstreamFailure{
+        502, "upstream_websocket_extension",
+        "The server " + target.authority + " chose a WebSocket extension the filter cannot read."};
+    co_return result;
+  }
+  prepare_websocket_response(res);
+  result.status = 101;
+  res.body().data = nullptr;
+  res.body().size = 0;
+  res.body().more = false;
+  bhttp::serializer<false, bhttp::buffer_body> writer(res);
+  beast::get_lowest_layer(client).expires_after(to_duration(context.config.timeouts.idle));
+  auto [ec, n] = co_await bhttp::async_write_header(client, writer, use_tuple);
+  if (ec) {
+    co_return result;
+  }
+  result.websocket = co_await relay_websocket(
+      client, client_buffer, upstream, leftover, negotiated, *context.websocket,
+      context.websocket_hold, context.buffer, to_duration(context.config.timeouts.tunnel_idle));
+  result.bytes_from_client = result.websocket->bytes_from_client;
+  result.bytes_to_client = result.websocket->bytes_to_client;
+  result.client_keep_alive = false;
+  co_return result;
+}
+
 }  // namespace detail
 
 template <typename ClientStream, typename Link>
@@ -120,7 +170,14 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     beast::get_lowest_layer(client).expires_after(client_wait);
     co_await asio::async_write(client, asio::buffer(kContinue), use_tuple);
   }
+  std::string client_extensions;
+  if (context.websocket != nullptr) {
+    client_extensions = std::string(req[bhttp::field::sec_websocket_extensions]);
+  }
   prepare_upstream_request(req, target);
+  if (context.websocket != nullptr) {
+    prepare_websocket_request(req, client_extensions);
+  }
 
   // The first body piece (or, for content the policy may block, the body up to the hold
   // limit) is read before anything is sent upstream, so a request whose framing is broken
@@ -186,7 +243,9 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
       beast::get_lowest_layer(upstream).expires_after(upstream_wait);
       std::tie(ec, std::ignore) =
           co_await bhttp::async_read_header(upstream, exchange.buffer, *response, use_tuple);
-    } while (!ec && response->get().result_int() / 100 == 1);
+    } while (!ec && response->get().result_int() / 100 == 1 &&
+             !(context.websocket != nullptr &&
+               response->get().result() == bhttp::status::switching_protocols));
     if (!ec) {
       break;
     }
@@ -219,6 +278,10 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
         co_return result;  // the response is dropped with its connection, never relayed
       }
     }
+  }
+  if (context.websocket != nullptr && res.result() == bhttp::status::switching_protocols) {
+    co_return co_await relay_upgraded(client, client_buffer, link.stream(), exchange.buffer, res,
+                                      target, context, std::move(result));
   }
   bool upstream_reusable = response->keep_alive() && !response->need_eof();
   client_keep_alive = client_keep_alive && !response->need_eof();

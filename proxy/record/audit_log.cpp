@@ -99,6 +99,18 @@ std::string audit_line(const Outcome& o) {
   if (!o.content_unjudged.empty()) {
     append_json_field(line, "content_unjudged", o.content_unjudged);
   }
+  if (o.websocket_message != 0) {
+    append_json_key(line, "ws_message");
+    line += std::to_string(o.websocket_message);
+  }
+  if (o.websocket_messages != 0) {
+    append_json_key(line, "ws_messages");
+    line += std::to_string(o.websocket_messages);
+  }
+  if (o.websocket_close != 0) {
+    append_json_key(line, "ws_close");
+    line += std::to_string(o.websocket_close);
+  }
   append_json_key(line, "flags");
   line += '[';
   for (const auto& flag : o.flags) {

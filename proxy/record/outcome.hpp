@@ -37,6 +37,11 @@ struct Outcome {
   std::span<const filters::ContentFlag> flags;  // content patterns the request matched
   std::string_view content_category;            // the content category that acted, if any
   std::string_view content_unjudged;  // why the body could not be judged whole, if it could not
+  // WebSocket: on a message's own line, its number on the connection; on the upgrade's line,
+  // how many text messages the client sent and the close code the proxy ended it with.
+  std::uint64_t websocket_message = 0;
+  std::uint64_t websocket_messages = 0;
+  std::uint16_t websocket_close = 0;
   double duration_seconds = 0;
 };
 

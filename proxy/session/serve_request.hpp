@@ -90,6 +90,27 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
     co_return keep_alive;
   }
 
+  // A WebSocket's text messages are judged one by one; each that flags gets its own line.
+  std::optional<act::MessageInspection> websocket;
+  if (act::is_websocket_upgrade(request)) {
+    websocket.emplace(
+        *connection.policy, exchange.client,
+        [&](const filters::ContentVerdict& verdict, std::uint64_t message) {
+          record::Outcome line = outcome;
+          line.method = "WEBSOCKET";
+          line.websocket_message = message;
+          line.status = 101;
+          line.decision = filters::Policy::with_content(outcome.decision, verdict);
+          line.flags = verdict.flags;
+          line.content_category = verdict.category;
+          line.content_unjudged = verdict.unjudged;
+          line.duration_seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started)
+                  .count();
+          context.recorder.record(line);
+        });
+  }
+
   act::apply_enforcement(request, connection.policy->enforcement(exchange.client, target.host));
   auto lease = context.buffers.lease();
   auto half = lease.span().size() / 2;
@@ -107,12 +128,18 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
                                       lease.span().subspan(half),
                                       context.draining,
                                       judge,
-                                      content && body_scanned ? &*content : nullptr};
+                                      content && body_scanned ? &*content : nullptr,
+                                      websocket ? &*websocket : nullptr,
+                                      context.config.content_hold_bytes};
   auto result =
       co_await act::forward(stream, connection.buffer, parser, target, forward_context, link);
   outcome.bytes_from_client = result.bytes_from_client;
   outcome.bytes_to_client = result.bytes_to_client;
   outcome.status = result.status;
+  if (result.websocket) {
+    outcome.websocket_messages = result.websocket->messages;
+    outcome.websocket_close = result.websocket->close_code;
+  }
   if (content && body_scanned) {
     outcome.content_unjudged = content->unjudged();
     judge_content(outcome, content->finish());
