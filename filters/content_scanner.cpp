@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "filters/load_error.hpp"
+#include "filters/snippet.hpp"
 
 namespace hallpass::filters {
 
@@ -103,26 +104,70 @@ ContentScanner::Scan::Scan(const ContentScanner& scanner)
       normalized_(scanner.normalized_set_.open_stream()),
       seen_(scanner.patterns_.size(), false) {}
 
-void ContentScanner::Scan::record(unsigned pattern) {
-  if (!seen_[pattern]) {
-    seen_[pattern] = true;
-    matched_.push_back(static_cast<std::uint16_t>(pattern));
+void ContentScanner::Scan::record(unsigned pattern, std::uint64_t end, std::string_view piece,
+                                  std::uint64_t piece_start) {
+  if (seen_[pattern]) {
+    return;
+  }
+  seen_[pattern] = true;
+  matched_.push_back(static_cast<std::uint16_t>(pattern));
+  if (matches_.size() < kKeptMatches) {
+    // Only the piece in hand is known: a match that began in an earlier piece shows its end.
+    auto in_piece = end >= piece_start ? end - piece_start : 0;
+    matches_.push_back({static_cast<std::uint16_t>(pattern), end,
+                        masked_snippet(piece, static_cast<std::size_t>(in_piece))});
   }
 }
 
 void ContentScanner::Scan::feed(std::string_view text) {
-  raw_.feed(text, [&](unsigned id) { record(scanner_.raw_ids_[id]); });
+  raw_.feed(text, [&](unsigned id, unsigned long long end) {
+    record(scanner_.raw_ids_[id], end, text, raw_offset_);
+  });
+  raw_offset_ += text.size();
+  keep_tail(raw_tail_, text);
   normalized_text_.clear();
   normalizer_.feed(text, normalized_text_);
-  normalized_.feed(normalized_text_, [&](unsigned id) { record(scanner_.normalized_ids_[id]); });
+  feed_normalized();
+}
+
+void ContentScanner::Scan::feed_normalized() {
+  normalized_.feed(normalized_text_, [&](unsigned id, unsigned long long end) {
+    record(scanner_.normalized_ids_[id], end, normalized_text_, normalized_offset_);
+  });
+  normalized_offset_ += normalized_text_.size();
+  keep_tail(normalized_tail_, normalized_text_);
+}
+
+// The stream's last bytes, for the snippet of a match only the end of the text confirms
+// (a pattern ending in \b, say).
+void ContentScanner::Scan::keep_tail(std::string& tail, std::string_view text) {
+  if (text.size() >= kSnippetBytes) {
+    tail.assign(text.substr(text.size() - kSnippetBytes));
+    return;
+  }
+  tail.append(text);
+  if (tail.size() > kSnippetBytes) {
+    tail.erase(0, tail.size() - kSnippetBytes);
+  }
 }
 
 void ContentScanner::Scan::finish() {
   normalized_text_.clear();
   normalizer_.finish(normalized_text_);
-  normalized_.feed(normalized_text_, [&](unsigned id) { record(scanner_.normalized_ids_[id]); });
-  raw_.close([&](unsigned id) { record(scanner_.raw_ids_[id]); });
-  normalized_.close([&](unsigned id) { record(scanner_.normalized_ids_[id]); });
+  feed_normalized();
+  raw_.close([&](unsigned id, unsigned long long end) {
+    record(scanner_.raw_ids_[id], end, raw_tail_, raw_offset_ - raw_tail_.size());
+  });
+  normalized_.close([&](unsigned id, unsigned long long end) {
+    record(scanner_.normalized_ids_[id], end, normalized_tail_,
+           normalized_offset_ - normalized_tail_.size());
+  });
+}
+
+const ContentScanner::Scan::Match* ContentScanner::Scan::first_match(std::uint16_t pattern) const {
+  auto it = std::find_if(matches_.begin(), matches_.end(),
+                         [&](const Match& m) { return m.pattern == pattern; });
+  return it == matches_.end() ? nullptr : &*it;
 }
 
 int ContentScanner::Scan::score(std::uint16_t category) const {

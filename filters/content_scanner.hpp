@@ -49,8 +49,22 @@ class ContentScanner {
     // body cannot overflow or drown every other category.
     int score(std::uint16_t category) const;
 
+    // Where a pattern first matched: the offset just past it in the decoded text (in the
+    // normalized text for patterns that read that), and the masked words before it. Kept
+    // for the first kKeptMatches patterns matched; null for others.
+    struct Match {
+      std::uint16_t pattern;
+      std::uint64_t end;
+      std::string snippet;
+    };
+    const Match* first_match(std::uint16_t pattern) const;
+    static constexpr std::size_t kKeptMatches = 8;
+
    private:
-    void record(unsigned pattern);
+    void feed_normalized();
+    static void keep_tail(std::string& tail, std::string_view text);
+    void record(unsigned pattern, std::uint64_t end, std::string_view piece,
+                std::uint64_t piece_start);
     const ContentScanner& scanner_;
     PatternSet::Stream raw_;
     PatternSet::Stream normalized_;
@@ -58,6 +72,11 @@ class ContentScanner {
     std::string normalized_text_;  // reused between pieces
     std::vector<bool> seen_;
     std::vector<std::uint16_t> matched_;
+    std::vector<Match> matches_;
+    std::uint64_t raw_offset_ = 0;  // stream offset of the piece being scanned
+    std::uint64_t normalized_offset_ = 0;
+    std::string raw_tail_;  // the last bytes of each stream, for matches found at its close
+    std::string normalized_tail_;
   };
 
   static constexpr int kMaxScore = 1000;

@@ -64,6 +64,10 @@ struct ContentVerdict {
   std::string_view pattern;   // its heaviest matched pattern, named as the decision's rule
   int score = 0;              // that category's score
   std::vector<ContentFlag> flags;
+  // The deciding pattern's first match: the masked words before it and where it ended in
+  // the decoded text (see ContentScanner::Scan::Match).
+  std::string snippet;
+  std::uint64_t offset = 0;
   // Why the body could not be judged whole ("oversize", "coding", "corrupt", "inflate_limit");
   // empty when it was.
   std::string_view unjudged;

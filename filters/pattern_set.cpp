@@ -42,12 +42,13 @@ struct ThreadScratch {
 
 struct ScanState {
   void* context;
-  void (*callback)(unsigned, void*);
+  PatternSet::Callback callback;
 };
 
-int on_hyperscan_match(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+int on_hyperscan_match(unsigned id, unsigned long long, unsigned long long to, unsigned,
+                       void* ctx) {
   auto* state = static_cast<ScanState*>(ctx);
-  state->callback(id, state->context);
+  state->callback(id, to, state->context);
   return 0;
 }
 
@@ -137,14 +138,14 @@ PatternSet::Stream::~Stream() {
 }
 
 void PatternSet::Stream::feed_impl(std::string_view piece, void* context,
-                                   void (*callback)(unsigned, void*)) {
+                                   PatternSet::Callback callback) {
   ScanState state{context, callback};
   hs_scan_stream(stream_, piece.data(), static_cast<unsigned>(piece.size()), 0,
                  thread_scratch().for_database(set_->database_.get(), set_->serial_),
                  on_hyperscan_match, &state);
 }
 
-void PatternSet::Stream::close_impl(void* context, void (*callback)(unsigned, void*)) {
+void PatternSet::Stream::close_impl(void* context, PatternSet::Callback callback) {
   ScanState state{context, callback};
   hs_close_stream(stream_, thread_scratch().for_database(set_->database_.get(), set_->serial_),
                   on_hyperscan_match, &state);

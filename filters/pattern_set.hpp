@@ -38,6 +38,19 @@ class PatternSet {
 
   bool empty() const { return database_ == nullptr; }
 
+  // A match: the pattern's id and the offset just past its end in the scanned text (stream
+  // mode: in the whole stream). Callers take on_match(id) or on_match(id, end).
+  using Callback = void (*)(unsigned id, unsigned long long end, void* context);
+  template <typename OnMatch>
+  static void call(unsigned id, unsigned long long end, void* context) {
+    auto& on_match = *static_cast<std::remove_reference_t<OnMatch>*>(context);
+    if constexpr (std::is_invocable_v<decltype(on_match), unsigned, unsigned long long>) {
+      on_match(id, end);
+    } else {
+      on_match(id);
+    }
+  }
+
   // One text scanned piece by piece (stream mode). A few hundred bytes of Hyperscan state;
   // nothing of the text is kept.
   class Stream {
@@ -52,25 +65,21 @@ class PatternSet {
     template <typename OnMatch>
     void feed(std::string_view piece, OnMatch&& on_match) {
       if (stream_ != nullptr) {
-        feed_impl(piece, &on_match, [](unsigned id, void* context) {
-          (*static_cast<std::remove_reference_t<OnMatch>*>(context))(id);
-        });
+        feed_impl(piece, &on_match, &call<OnMatch>);
       }
     }
     // The end of the text: patterns anchored at its end report here.
     template <typename OnMatch>
     void close(OnMatch&& on_match) {
       if (stream_ != nullptr) {
-        close_impl(&on_match, [](unsigned id, void* context) {
-          (*static_cast<std::remove_reference_t<OnMatch>*>(context))(id);
-        });
+        close_impl(&on_match, &call<OnMatch>);
       }
     }
 
    private:
     friend class PatternSet;
-    void feed_impl(std::string_view piece, void* context, void (*callback)(unsigned, void*));
-    void close_impl(void* context, void (*callback)(unsigned, void*));
+    void feed_impl(std::string_view piece, void* context, Callback callback);
+    void close_impl(void* context, Callback callback);
     const PatternSet* set_ = nullptr;
     hs_stream* stream_ = nullptr;
   };
@@ -83,14 +92,11 @@ class PatternSet {
   template <typename OnMatch>
   void scan(std::string_view text, OnMatch&& on_match) const {
     if (database_) {
-      scan_impl(text, &on_match, [](unsigned id, void* context) {
-        (*static_cast<std::remove_reference_t<OnMatch>*>(context))(id);
-      });
+      scan_impl(text, &on_match, &call<OnMatch>);
     }
   }
 
  private:
-  using Callback = void (*)(unsigned id, void* context);
   void scan_impl(std::string_view text, void* context, Callback callback) const;
 
   struct Free {

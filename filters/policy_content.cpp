@@ -53,13 +53,19 @@ ContentVerdict Policy::content_verdict(const Client& client,
     }
   }
   int heaviest = 0;
+  const ContentScanner::Scan::Match* where = nullptr;
   for (auto index : scan.matched()) {
     const auto& pattern = patterns[index];
     verdict.flags.push_back({categories[pattern.category], pattern.id, pattern.severity});
     if (categories[pattern.category] == verdict.category && pattern.weight > heaviest) {
       heaviest = pattern.weight;
       verdict.pattern = pattern.id;
+      where = scan.first_match(index);
     }
+  }
+  if (where != nullptr) {
+    verdict.snippet = where->snippet;
+    verdict.offset = where->end;
   }
   return verdict;
 }

@@ -207,6 +207,9 @@ int check_command(const Args& args) {
     out += decision.alert ? "true" : "false";
     record::append_json_key(out, "flags");
     append_flags(out, verdict.flags);
+    if (!verdict.snippet.empty()) {
+      record::append_json_field(out, "snippet", verdict.snippet);
+    }
     out += "}";
     std::cout << out << "\n";
     for (const auto& [step, words] : trace.steps) {

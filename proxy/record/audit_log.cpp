@@ -96,6 +96,11 @@ std::string audit_line(const Outcome& o) {
   if (o.decision.alert) {
     append_json_field(line, "severity", "critical");
   }
+  if (!o.content_snippet.empty()) {
+    append_json_field(line, "snippet", o.content_snippet);
+    append_json_key(line, "offset");
+    line += std::to_string(o.content_offset);
+  }
   if (!o.content_unjudged.empty()) {
     append_json_field(line, "content_unjudged", o.content_unjudged);
   }

@@ -38,6 +38,9 @@ inline void judge_content(record::Outcome& outcome, const filters::ContentVerdic
   outcome.decision = filters::Policy::with_content(outcome.decision, verdict);
   outcome.flags = verdict.flags;
   outcome.content_category = verdict.category;
+  outcome.content_snippet = verdict.snippet;
+  outcome.content_offset = verdict.offset;
+  outcome.content_unjudged = verdict.unjudged;
 }
 
 // Returns whether the client connection may carry another request.
@@ -100,10 +103,7 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
           line.method = "WEBSOCKET";
           line.websocket_message = message;
           line.status = 101;
-          line.decision = filters::Policy::with_content(outcome.decision, verdict);
-          line.flags = verdict.flags;
-          line.content_category = verdict.category;
-          line.content_unjudged = verdict.unjudged;
+          judge_content(line, verdict);
           line.duration_seconds =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange.started)
                   .count();

@@ -135,6 +135,8 @@ class ContentTest(ProxyTestCase):
         self.assertEqual(line["reason"], "content_flag")
         self.assertEqual(line["flags"], [{"category": "testwords", "pattern": "testwords-mild",
                                           "severity": "low"}])
+        self.assertTrue(line["snippet"].endswith("mild word"), line)
+        self.assertGreater(line["offset"], 0)
         self.assertGreaterEqual(self.proxy.metrics().sum("hallpass_content_flags_total",
                                                          category="testwords", severity="low"), 1)
 
@@ -216,6 +218,18 @@ class ContentTest(ProxyTestCase):
         line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-truncated",
                                      message="truncated post audited")
         self.assertEqual(line["content_unjudged"], "corrupt")
+
+    def test_a_phone_number_is_flagged_forwarded_and_masked_in_the_audit_line(self):
+        r = self.post("http://forum.test/post-phone", b"message=text+me+at+617-555-0123+after+school",
+                      "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 200, r)
+        self.origin.wait_request(lambda rec: rec["path"] == "/post-phone")
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/post-phone",
+                                     message="phone post audited")
+        self.assertEqual(line["category"], "pii", line)
+        self.assertIn("###-###-####", line["snippet"])
+        self.assertNotIn("617", json.dumps(line))
+        self.assertNotIn("0123", json.dumps(line))
 
     def test_the_query_string_is_scanned(self):
         r = curl_request(self.proxy.port, "http://forum.test/search?q=forbidden+phrase")
