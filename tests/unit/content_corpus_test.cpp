@@ -29,16 +29,16 @@ using filters::ContentScanner;
 
 // Floors, set just below what the corpus measured (rounded down to 0.05; a measured 1.000
 // gets 0.95). They only ever go up: a pattern change that lowers one is a regression to fix
-// in the patterns, not here. Measured when written (precision / recall): bullying
-// 0.983 / 0.892, pii 1.000 / 0.918, self-harm 0.982 / 0.873, sexual 1.000 / 0.918,
-// substances 1.000 / 0.934.
+// in the patterns, not here. Measured last (precision / recall), after the recall pass
+// that added held-out bodies: bullying 0.988 / 0.941, pii 1.000 / 0.934, self-harm
+// 1.000 / 0.904, sexual 0.982 / 0.918, substances 1.000 / 0.934.
 struct Floor {
   const char* category;
   double precision;
   double recall;
 };
 constexpr Floor kFloors[] = {
-    {"bullying", 0.95, 0.85}, {"pii", 0.95, 0.90},        {"self-harm", 0.95, 0.85},
+    {"bullying", 0.95, 0.90}, {"pii", 0.95, 0.90},        {"self-harm", 0.95, 0.90},
     {"sexual", 0.95, 0.90},   {"substances", 0.95, 0.90},
 };
 
