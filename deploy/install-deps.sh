@@ -13,6 +13,8 @@ packages=(
   libpsl-dev publicsuffix libnss3-tools zlib1g-dev
   # real clients and peers for the tests
   curl openssl python3 ca-certificates procps
+  # the transparent-mode test builds its own network: namespaces, veths and nftables rules
+  nftables iproute2
   # a person's view of the block page, in the browser tests
   chromium fonts-dejavu-core
 )

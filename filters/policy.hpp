@@ -44,6 +44,9 @@ class Policy {
   Decision decide(const Client& client, const Request& request, Trace* trace = nullptr) const;
   // SafeSearch and account restrictions for an allowed request to `host` (normalized).
   Enforcement enforcement(const Client& client, std::string_view host) const;
+  // Transparent mode: a request whose Host does not live at the address the client was
+  // going to (the classic bypass: an allowed name sent to a blocked server's address).
+  Decision host_mismatch(const Client& client) const;
   // A CONNECT's first bytes, judged after the tunnel's host was allowed: tunnelling checks
   // (not TLS, no server name, domain fronting) are anonymizer detections at step 4, so only
   // a building's own `allow` entry for the CONNECT host outranks them; otherwise the

@@ -26,6 +26,12 @@ Decision tunnel_block(const Client& client, std::string_view building, std::stri
 
 }  // namespace
 
+Decision Policy::host_mismatch(const Client& client) const {
+  std::string_view category = anonymizer_ ? std::string_view(categories_[*anonymizer_]) : "";
+  return tunnel_block(client, buildings_[client.building].name, category, "host-mismatch",
+                      "anonymizer_host_mismatch");
+}
+
 Decision Policy::decide_tunnel(const Client& client, const Request& connect,
                                const TunnelHello& hello, Trace* trace) const {
   const Building& building = buildings_[client.building];

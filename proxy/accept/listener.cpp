@@ -51,7 +51,7 @@ tcp::endpoint parse_listen_address(const std::string& text) {
   return {address, static_cast<std::uint16_t>(port)};
 }
 
-tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint) {
+tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint, bool tproxy) {
   tcp::acceptor acceptor(io);
   error_code ec;
   auto check = [&](const char* what) {
@@ -69,6 +69,14 @@ tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint)
     ec = error_code(errno, boost::system::system_category());
     check("cannot set SO_REUSEPORT on");
   }
+  if (tproxy) {
+    bool v6 = endpoint.address().is_v6();
+    if (::setsockopt(acceptor.native_handle(), v6 ? SOL_IPV6 : SOL_IP,
+                     v6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one, sizeof one) != 0) {
+      ec = error_code(errno, boost::system::system_category());
+      check("cannot set IP_TRANSPARENT (needs CAP_NET_ADMIN) on");
+    }
+  }
   acceptor.bind(endpoint, ec);
   check("cannot listen on");
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -77,7 +85,8 @@ tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint)
 }
 
 awaitable<void> accept_loop(tcp::acceptor& acceptor, session::SessionContext& context,
-                            AcceptLimits limits) {
+                            AcceptLimits limits, ListenerKind kind) {
+  bool transparent = kind == ListenerKind::transparent;
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer backoff(executor);
   auto& metrics = context.recorder.metrics();
@@ -97,20 +106,25 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, session::SessionContext& co
     if (peer_ec) {
       continue;
     }
+    // A redirected client may be speaking TLS: it gets no HTTP answer, only a closed socket.
     if (!context.policy->client_allowed(to_ip_address(peer))) {
       metrics.connection_refused("client_not_allowed");
-      asio::co_spawn(executor, refuse(std::move(socket), kNotAllowed), asio::detached);
+      if (!transparent) {
+        asio::co_spawn(executor, refuse(std::move(socket), kNotAllowed), asio::detached);
+      }
       continue;
     }
     if (limits.open.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
       limits.open.fetch_sub(1, std::memory_order_relaxed);
       metrics.connection_refused("capacity");
-      asio::co_spawn(executor, refuse(std::move(socket), kBusy), asio::detached);
+      if (!transparent) {
+        asio::co_spawn(executor, refuse(std::move(socket), kBusy), asio::detached);
+      }
       continue;
     }
     session::ConnectionSlot slot(limits.open, metrics);
-    asio::co_spawn(executor, session::serve_connection(std::move(socket), context, std::move(slot)),
-                   asio::detached);
+    auto serve = transparent ? session::serve_transparent : session::serve_connection;
+    asio::co_spawn(executor, serve(std::move(socket), context, std::move(slot)), asio::detached);
   }
 }
 

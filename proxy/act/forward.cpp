@@ -41,6 +41,20 @@ std::optional<http::Target> redirect_landing(const bhttp::response<bhttp::buffer
 
 namespace hallpass::act {
 
+std::string PooledLink::endpoint_key(const tcp::endpoint& endpoint) {
+  auto address = endpoint.address();
+  auto text = address.to_string();
+  return (address.is_v6() ? "[" + text + "]" : text) + ":" + std::to_string(endpoint.port());
+}
+
+awaitable<Connected> PooledLink::connect() {
+  if (pinned_) {
+    std::vector<tcp::endpoint> endpoints{*pinned_};
+    co_return co_await connect_endpoints(endpoints, target_, config_.timeouts.connect);
+  }
+  co_return co_await connect_upstream(target_, config_.upstream, config_.timeouts.connect);
+}
+
 awaitable<std::optional<UpstreamFailure>> PooledLink::open(bool fresh) {
   stream_.reset();
   reused_ = false;
@@ -51,7 +65,7 @@ awaitable<std::optional<UpstreamFailure>> PooledLink::open(bool fresh) {
       co_return std::nullopt;
     }
   }
-  auto connected = co_await connect_upstream(target_, config_.upstream, config_.timeouts.connect);
+  auto connected = co_await connect();
   if (!connected.stream) {
     co_return std::move(connected.failure);
   }

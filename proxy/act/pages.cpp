@@ -102,6 +102,9 @@ std::string_view explain_reason(std::string_view code) {
        "read, and your school's policy does not send what it cannot check. Nothing was sent."},
       {"anonymizer_not_tls", "Tunnels that are not secure web traffic are not allowed."},
       {"anonymizer_no_sni", "Secure connections must name the site they go to."},
+      {"anonymizer_host_mismatch",
+       "This request named one site but was going to another site's address, which hides where "
+       "you browse."},
       {"anonymizer_fronting",
        "This connection named one site but asked for another, which hides where you browse."},
       {"upstream_certificate",

@@ -49,8 +49,21 @@ class UpstreamPool {
   std::chrono::steady_clock::time_point last_sweep_ = std::chrono::steady_clock::now();
 };
 
-// Resolves `target` (override map first, then DNS) and connects within `timeout`.
+struct Resolved {
+  std::vector<tcp::endpoint> endpoints;
+  std::optional<UpstreamFailure> failure;
+  bool mapped = false;  // from the upstream.resolve map
+};
+// Where `target` lives: the override map first, then an IP literal, then DNS.
+awaitable<Resolved> resolve_upstream(const http::Target& target, const config::Upstream& settings);
+
+// Resolves `target` and connects within `timeout`; loopback and unspecified addresses are
+// refused unless mapped or allowed.
 awaitable<Connected> connect_upstream(const http::Target& target, const config::Upstream& settings,
                                       config::Seconds timeout);
+
+// Connects to the first of `endpoints` that answers; failures name `target`.
+awaitable<Connected> connect_endpoints(const std::vector<tcp::endpoint>& endpoints,
+                                       const http::Target& target, config::Seconds timeout);
 
 }  // namespace hallpass::act

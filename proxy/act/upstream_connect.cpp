@@ -57,42 +57,50 @@ bool forbidden_destination(const asio::ip::address& address, const config::Upstr
 
 }  // namespace
 
-awaitable<Connected> connect_upstream(const http::Target& target, const config::Upstream& settings,
-                                      config::Seconds timeout) {
-  auto executor = co_await asio::this_coro::executor;
-  std::vector<tcp::endpoint> endpoints;
+awaitable<Resolved> resolve_upstream(const http::Target& target, const config::Upstream& settings) {
+  Resolved resolved;
   if (const auto* mapped = find_override(settings, target)) {
     auto endpoint = parse_mapped(*mapped, target.port);
     if (!endpoint) {
-      co_return Connected{{},
-                          failure(502, "upstream_resolve_map",
-                                  "upstream.resolve maps " + target.host + " to \"" + *mapped +
-                                      "\", which is not an IP address.")};
+      resolved.failure = failure(502, "upstream_resolve_map",
+                                 "upstream.resolve maps " + target.host + " to \"" + *mapped +
+                                     "\", which is not an IP address.");
+      co_return resolved;
     }
-    endpoints.push_back(*endpoint);
+    resolved.endpoints.push_back(*endpoint);
+    resolved.mapped = true;
   } else if (auto literal = filters::IpAddress::parse(target.host)) {
-    endpoints.emplace_back(asio::ip::make_address(target.host), target.port);
+    resolved.endpoints.emplace_back(asio::ip::make_address(target.host), target.port);
   } else if (!settings.dns) {
-    co_return Connected{{},
-                        failure(502, "upstream_dns",
-                                "DNS is off (upstream.dns: false) and " + target.host +
-                                    " has no upstream.resolve entry.")};
+    resolved.failure = failure(
+        502, "upstream_dns",
+        "DNS is off (upstream.dns: false) and " + target.host + " has no upstream.resolve entry.");
+    co_return resolved;
   } else {
-    tcp::resolver resolver(executor);
+    tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [ec, results] =
         co_await resolver.async_resolve(target.host, std::to_string(target.port), use_tuple);
     if (ec || results.empty()) {
-      co_return Connected{
-          {},
+      resolved.failure =
           failure(502, "upstream_dns",
-                  "The name " + target.host + " could not be resolved: " + ec.message())};
+                  "The name " + target.host + " could not be resolved: " + ec.message());
+      co_return resolved;
     }
     for (const auto& entry : results) {
-      endpoints.push_back(entry.endpoint());
+      resolved.endpoints.push_back(entry.endpoint());
     }
   }
-  if (!find_override(settings, target)) {
-    for (const auto& endpoint : endpoints) {
+  co_return resolved;
+}
+
+awaitable<Connected> connect_upstream(const http::Target& target, const config::Upstream& settings,
+                                      config::Seconds timeout) {
+  auto resolved = co_await resolve_upstream(target, settings);
+  if (resolved.failure) {
+    co_return Connected{{}, std::move(*resolved.failure)};
+  }
+  if (!resolved.mapped) {
+    for (const auto& endpoint : resolved.endpoints) {
       if (forbidden_destination(endpoint.address(), settings)) {
         co_return Connected{
             {},
@@ -101,6 +109,12 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
       }
     }
   }
+  co_return co_await connect_endpoints(resolved.endpoints, target, timeout);
+}
+
+awaitable<Connected> connect_endpoints(const std::vector<tcp::endpoint>& endpoints,
+                                       const http::Target& target, config::Seconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream stream(executor);
   stream.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
   auto [ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);

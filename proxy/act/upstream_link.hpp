@@ -18,6 +18,14 @@ class PooledLink {
         config_(config),
         target_(target),
         key_(target.host + ":" + std::to_string(target.port)) {}
+  // Transparent mode: always the address the client was going to, whatever the Host says.
+  PooledLink(UpstreamPool& pool, const config::Config& config, const http::Target& target,
+             const tcp::endpoint& pinned)
+      : pool_(pool),
+        config_(config),
+        target_(target),
+        key_(endpoint_key(pinned)),
+        pinned_(pinned) {}
 
   // Takes an idle pooled connection unless `fresh`, else connects.
   awaitable<std::optional<UpstreamFailure>> open(bool fresh);
@@ -31,8 +39,12 @@ class PooledLink {
   const config::Config& config_;
   const http::Target& target_;
   std::string key_;  // "host:port"
+  static std::string endpoint_key(const tcp::endpoint& endpoint);
+  awaitable<Connected> connect();
+
   std::optional<beast::tcp_stream> stream_;
   bool reused_ = false;
+  std::optional<tcp::endpoint> pinned_;
 };
 
 }  // namespace hallpass::act

@@ -95,11 +95,11 @@ void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
 }  // namespace
 
 void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
-  r.expect_keys(
-      root, "",
-      {"extends",  "district",      "listen", "admin",    "clients", "connect_ports", "limits",
-       "timeouts", "upstream",      "tls",    "audit",    "lists",   "buildings",     "policies",
-       "approved", "never_inspect", "rules",  "accounts", "reload",  "auth",          "content"});
+  r.expect_keys(root, "",
+                {"extends",   "district", "listen",   "admin",         "clients", "connect_ports",
+                 "limits",    "timeouts", "upstream", "tls",           "audit",   "lists",
+                 "buildings", "policies", "approved", "never_inspect", "rules",   "accounts",
+                 "reload",    "auth",     "content",  "transparent"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -111,6 +111,17 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
   }
   if (auto n = root["listen"]) {
     config.listen = n.IsSequence() ? r.strings(n, "listen") : std::vector{r.string(n, "listen")};
+  }
+  if (auto n = root["transparent"]) {
+    r.expect_keys(n, "transparent", {"listen", "tproxy"});
+    if (auto listen = n["listen"]) {
+      config.transparent_listen = listen.IsSequence()
+                                      ? r.strings(listen, "transparent.listen")
+                                      : std::vector{r.string(listen, "transparent.listen")};
+    }
+    if (n["tproxy"]) {
+      config.transparent_tproxy = r.boolean(n["tproxy"], "transparent.tproxy");
+    }
   }
   if (auto n = root["admin"]) {
     r.expect_keys(n, "admin", {"listen"});

@@ -179,10 +179,10 @@ void apply_tls_settings(filters::ProfileSpec& profile, const YAML::Node& node,
 
 void apply_profile(filters::ProfileSpec& profile, const YAML::Node& node, const YamlReader& r) {
   auto key = "policies." + profile.name;
-  r.expect_keys(node, key,
-                {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules",
-                 "inspect", "on_inspect_failure", "no_sni", "tls_block_page", "content",
-                 "on_oversize"});
+  r.expect_keys(
+      node, key,
+      {"extends", "default", "categories", "safesearch", "restrict_accounts", "schedules",
+       "inspect", "on_inspect_failure", "no_sni", "tls_block_page", "content", "on_oversize"});
   if (auto n = node["extends"]) {
     profile.extends = r.string(n, key + ".extends");
   }

@@ -54,6 +54,10 @@ struct Config {
   std::string district_contact = "the district IT help desk";
   std::vector<std::string> listen = {"127.0.0.1:3128"};
   std::string admin_listen = "127.0.0.1:9130";
+  // Transparent gateway mode: addresses that take connections redirected by the gateway's
+  // firewall (any original port); `tproxy` when they arrive by TPROXY, not REDIRECT.
+  std::vector<std::string> transparent_listen;
+  bool transparent_tproxy = false;
   std::vector<std::uint16_t> connect_ports = {443};
   Limits limits;
   Timeouts timeouts;

@@ -89,8 +89,8 @@ Metrics::Metrics()
   // Present from the start so dashboards and alerts see zeros, not absent series.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
-  for (const char* method :
-       {"list", "signature", "ip_literal", "doh", "not_tls", "no_sni", "fronting"}) {
+  for (const char* method : {"list", "signature", "ip_literal", "doh", "not_tls", "no_sni",
+                             "fronting", "host_mismatch"}) {
     anonymizers_.Add({{"method", method}});
   }
 }
@@ -124,9 +124,9 @@ prometheus::Counter& Metrics::cached(Cache& cache, prometheus::Family<prometheus
 
 void Metrics::count_request(const Outcome& outcome) {
   const auto& d = outcome.decision;
-  cached(request_cache_, requests_, {"building", "role", "category", "action", "reason"},
+  cached(request_cache_, requests_, {"building", "role", "category", "action", "reason", "mode"},
          {d.building, filters::to_string(d.role), d.category.empty() ? "none" : d.category,
-          filters::to_string(d.action), d.reason_code})
+          filters::to_string(d.action), d.reason_code, outcome.mode})
       .Increment();
   if (d.step == filters::Step::anonymizer && d.reason_code.starts_with("anonymizer_")) {
     auto method = d.reason_code.substr(std::string_view("anonymizer_").size());

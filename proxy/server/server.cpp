@@ -28,6 +28,7 @@ struct Worker {
   session::SessionContext context;
   asio::io_context io{1};
   std::vector<tcp::acceptor> acceptors;
+  std::vector<tcp::acceptor> transparent_acceptors;
   std::thread thread;
 };
 
@@ -90,8 +91,28 @@ void Server::State::listen() {
     }
     spdlog::info("proxy listening on {}", endpoint_text(endpoint));
   }
+  for (const auto& text : config.transparent_listen) {
+    auto endpoint = accept::parse_listen_address(text);
+    for (auto& worker : workers) {
+      worker->transparent_acceptors.push_back(
+          accept::open_acceptor(worker->io, endpoint, config.transparent_tproxy));
+      endpoint = worker->transparent_acceptors.back().local_endpoint();
+    }
+    spdlog::info("transparent listener on {}{}", endpoint_text(endpoint),
+                 config.transparent_tproxy ? " (TPROXY)" : "");
+  }
   admin = accept::open_acceptor(control, accept::parse_listen_address(config.admin_listen));
   spdlog::info("admin listening on {}", endpoint_text(admin.local_endpoint()));
+  std::vector<tcp::endpoint> own{admin.local_endpoint()};
+  for (const auto* acceptors :
+       {&workers.front()->acceptors, &workers.front()->transparent_acceptors}) {
+    for (const auto& acceptor : *acceptors) {
+      own.push_back(acceptor.local_endpoint());
+    }
+  }
+  for (auto& worker : workers) {
+    worker->context.own_endpoints = own;
+  }
 }
 
 namespace {
@@ -137,6 +158,13 @@ int Server::run() {
       asio::co_spawn(worker->io,
                      accept::accept_loop(acceptor, worker->context,
                                          {s.open_connections, s.config.limits.max_connections}),
+                     asio::detached);
+    }
+    for (auto& acceptor : worker->transparent_acceptors) {
+      asio::co_spawn(worker->io,
+                     accept::accept_loop(acceptor, worker->context,
+                                         {s.open_connections, s.config.limits.max_connections},
+                                         accept::ListenerKind::transparent),
                      asio::detached);
     }
   }
@@ -250,6 +278,9 @@ awaitable<void> Server::State::drain() {
     asio::post(worker->io, [&w = *worker] {
       error_code ignored_here;
       for (auto& acceptor : w.acceptors) {
+        acceptor.close(ignored_here);
+      }
+      for (auto& acceptor : w.transparent_acceptors) {
         acceptor.close(ignored_here);
       }
       w.context.draining = true;

@@ -21,6 +21,7 @@ struct Connection {
   std::string client_text;
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string_view mode = "explicit";  // or "transparent": how the client reached the proxy
 
   std::chrono::steady_clock::duration idle() const;
 };
@@ -87,5 +88,8 @@ awaitable<void> report_upstream_failure(Connection& connection, Stream& stream, 
 // Each returns whether the connection may carry another request.
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange);
 awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Exchange& exchange);
+
+std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
+http::HeadLimits head_limits(const config::Limits& limits);
 
 }  // namespace hallpass::session

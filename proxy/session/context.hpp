@@ -40,6 +40,9 @@ struct SessionContext {
   unsigned worker;
   std::uint32_t id_prefix;  // random per process, so ids stay unique across restarts
   std::uint64_t requests = 0;
+  // Every address the proxy listens on: a redirected connection whose original destination
+  // is one of them would loop.
+  std::vector<tcp::endpoint> own_endpoints;
 };
 
 // Counts open connections across workers; a slot is held for a connection's lifetime.
@@ -67,5 +70,7 @@ class ConnectionSlot {
 };
 
 awaitable<void> serve_connection(tcp::socket socket, SessionContext& context, ConnectionSlot slot);
+// A connection the gateway redirected to the transparent listener (see session_transparent.cpp).
+awaitable<void> serve_transparent(tcp::socket socket, SessionContext& context, ConnectionSlot slot);
 
 }  // namespace hallpass::session

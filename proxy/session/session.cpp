@@ -10,17 +10,17 @@
 
 namespace hallpass::session {
 
-namespace {
-
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
 }
 
-enum class UserVerdict { identified, refused_keep_alive, refused_close };
-
 http::HeadLimits head_limits(const config::Limits& limits) {
   return {limits.max_head_bytes, limits.max_header_count, limits.max_line_bytes};
 }
+
+namespace {
+
+enum class UserVerdict { identified, refused_keep_alive, refused_close };
 
 }  // namespace
 
@@ -37,6 +37,7 @@ Exchange::Exchange(Connection& connection, std::string_view method)
   outcome.time = std::chrono::system_clock::now();
   outcome.client = connection.client_text;
   outcome.method = method;
+  outcome.mode = connection.mode;
   outcome.decision.building = connection.policy->building_name(connection.client.building);
   outcome.decision.role = connection.client.role;
   outcome.decision.reason_code = "bad_request";

@@ -10,6 +10,7 @@
 #include "proxy/session/connection.hpp"
 #include "proxy/session/intercept.hpp"
 #include "proxy/session/local_time.hpp"
+#include "proxy/session/tunnel.hpp"
 #include "proxy/tls/peek.hpp"
 
 namespace hallpass::session {
@@ -20,10 +21,6 @@ constexpr http::Refusal kConnectPort{403, "connect_port",
                                      "Tunnels are only allowed to the configured TLS ports."};
 constexpr std::uint16_t kHttpsPort = 443;
 
-std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
-}
-
 awaitable<bool> send_established(Connection& connection) {
   static constexpr std::string_view kEstablished =
       "HTTP/1.1 200 Connection established\r\nVia: 1.1 hallpass\r\n\r\n";
@@ -31,32 +28,6 @@ awaitable<bool> send_established(Connection& connection) {
   auto [ec, n] =
       co_await asio::async_write(connection.stream, asio::buffer(kEstablished), use_tuple);
   co_return !ec;
-}
-
-awaitable<void> splice(Connection& connection, Exchange& exchange, beast::tcp_stream& upstream) {
-  auto& metrics = connection.context.recorder.metrics();
-  exchange.outcome.tls = "splice";
-  metrics.tls_tunnel("splice");
-  metrics.tunnel_opened();
-  auto bytes = co_await act::splice(connection.stream, connection.buffer, upstream,
-                                    to_duration(connection.context.config.timeouts.tunnel_idle));
-  metrics.tunnel_closed();
-  exchange.outcome.bytes_from_client = bytes.from_client;
-  exchange.outcome.bytes_to_client = bytes.to_client;
-}
-
-filters::TunnelHello tunnel_hello(const tls::FirstBytes& first, std::string& server_name) {
-  if (first.kind != tls::FirstBytes::hello) {
-    return {false, {}};
-  }
-  server_name = filters::normalize_host(first.client_hello.server_name).value_or("");
-  return {true, server_name};
-}
-
-bool block_page_inside(const Connection& connection, const Exchange& exchange,
-                       std::string_view host) {
-  return connection.context.tls.leaves &&
-         connection.policy->tls_plan(exchange.client, host).settings.block_page;
 }
 
 // A blocked CONNECT: with the district CA and the policy's leave, the browser gets the block
@@ -85,6 +56,33 @@ awaitable<void> refuse_tunnel(Connection& connection, Exchange& exchange,
 }
 
 }  // namespace
+
+awaitable<void> splice_tunnel(Connection& connection, Exchange& exchange,
+                              beast::tcp_stream& upstream) {
+  auto& metrics = connection.context.recorder.metrics();
+  exchange.outcome.tls = "splice";
+  metrics.tls_tunnel("splice");
+  metrics.tunnel_opened();
+  auto bytes = co_await act::splice(connection.stream, connection.buffer, upstream,
+                                    to_duration(connection.context.config.timeouts.tunnel_idle));
+  metrics.tunnel_closed();
+  exchange.outcome.bytes_from_client = bytes.from_client;
+  exchange.outcome.bytes_to_client = bytes.to_client;
+}
+
+filters::TunnelHello tunnel_hello(const tls::FirstBytes& first, std::string& server_name) {
+  if (first.kind != tls::FirstBytes::hello) {
+    return {false, {}};
+  }
+  server_name = filters::normalize_host(first.client_hello.server_name).value_or("");
+  return {true, server_name};
+}
+
+bool block_page_inside(const Connection& connection, const Exchange& exchange,
+                       std::string_view host) {
+  return connection.context.tls.leaves &&
+         connection.policy->tls_plan(exchange.client, host).settings.block_page;
+}
 
 awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Exchange& exchange) {
   auto& context = connection.context;
@@ -173,7 +171,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
                        std::move(*connected.stream));
     co_return;
   }
-  co_await splice(connection, exchange, *connected.stream);
+  co_await splice_tunnel(connection, exchange, *connected.stream);
   exchange.record(connection);
 }
 

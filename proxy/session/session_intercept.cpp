@@ -20,14 +20,6 @@ constexpr http::Refusal kMisdirected{421, "misdirected_request",
                                      "connection was made for."};
 constexpr std::size_t kBlockPagesPerTunnel = 16;
 
-std::chrono::steady_clock::duration to_duration(config::Seconds seconds) {
-  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds);
-}
-
-http::HeadLimits head_limits(const config::Limits& limits) {
-  return {limits.max_head_bytes, limits.max_header_count, limits.max_line_bytes};
-}
-
 // The server side of the tunnel: the ClientHello already read sits in connection.buffer and
 // is fed to the handshake first. nullopt when it failed (counted and noted in the outcome).
 awaitable<std::optional<tls::TlsStream>> accept_tls(Connection& connection, Exchange& tunnel,
