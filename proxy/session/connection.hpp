@@ -89,6 +89,10 @@ awaitable<void> report_upstream_failure(Connection& connection, Stream& stream, 
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange);
 awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Exchange& exchange);
 
+// The next request head on the connection. False: the connection is over (closed by the
+// client, draining, or a malformed head that was answered and recorded).
+awaitable<bool> read_request(Connection& connection, RequestParser& parser, bool first);
+
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
 http::HeadLimits head_limits(const config::Limits& limits);
 

@@ -97,6 +97,29 @@ awaitable<UserVerdict> identify_user(Connection& connection, RequestParser& pars
 
 }  // namespace
 
+awaitable<bool> read_request(Connection& connection, RequestParser& parser, bool first) {
+  auto& context = connection.context;
+  if (context.draining) {
+    co_return false;
+  }
+  connection.stream.expires_after(
+      to_duration(first ? context.config.timeouts.head : context.config.timeouts.idle));
+  context.waiting.insert(&connection.stream);
+  auto head = co_await http::read_head(connection.stream, connection.buffer, parser,
+                                       head_limits(context.config.limits));
+  context.waiting.erase(&connection.stream);
+  if (head.kind == http::HeadOutcome::closed) {
+    co_return false;
+  }
+  if (head.kind == http::HeadOutcome::refused) {
+    Exchange exchange(connection, "-");
+    co_await exchange.refuse(connection, head.refusal);
+    exchange.record(connection);
+    co_return false;
+  }
+  co_return true;
+}
+
 awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
                                  [[maybe_unused]] ConnectionSlot slot) {
   error_code ec;
@@ -109,25 +132,10 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
   auto address = accept::to_ip_address(peer);
   connection.client = connection.policy->identify(address);
   connection.client_text = address.to_string();
-  auto limits = head_limits(context.config.limits);
 
   for (bool first = true;; first = false) {
-    if (context.draining) {
-      co_return;
-    }
     RequestParser parser;
-    connection.stream.expires_after(
-        to_duration(first ? context.config.timeouts.head : context.config.timeouts.idle));
-    context.waiting.insert(&connection.stream);
-    auto head = co_await http::read_head(connection.stream, connection.buffer, parser, limits);
-    context.waiting.erase(&connection.stream);
-    if (head.kind == http::HeadOutcome::closed) {
-      co_return;
-    }
-    if (head.kind == http::HeadOutcome::refused) {
-      Exchange exchange(connection, "-");
-      co_await exchange.refuse(connection, head.refusal);
-      exchange.record(connection);
+    if (!co_await read_request(connection, parser, first)) {
       co_return;
     }
     auto method = parser.get().method_string();

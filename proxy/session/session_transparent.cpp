@@ -9,7 +9,6 @@
 #include "filters/host.hpp"
 #include "proxy/accept/address.hpp"
 #include "proxy/act/upstream_link.hpp"
-#include "proxy/http/read_head.hpp"
 #include "proxy/session/intercept.hpp"
 #include "proxy/session/serve_request.hpp"
 #include "proxy/session/tunnel.hpp"
@@ -149,24 +148,9 @@ awaitable<bool> host_lives_at(const http::Target& target, const tcp::endpoint& d
 // original destination.
 awaitable<void> serve_http(Connection& connection, const tcp::endpoint& destination) {
   auto& context = connection.context;
-  auto limits = head_limits(context.config.limits);
   for (bool first = true;; first = false) {
-    if (context.draining) {
-      co_return;
-    }
     RequestParser parser;
-    connection.stream.expires_after(
-        to_duration(first ? context.config.timeouts.head : context.config.timeouts.idle));
-    context.waiting.insert(&connection.stream);
-    auto head = co_await http::read_head(connection.stream, connection.buffer, parser, limits);
-    context.waiting.erase(&connection.stream);
-    if (head.kind == http::HeadOutcome::closed) {
-      co_return;
-    }
-    if (head.kind == http::HeadOutcome::refused) {
-      Exchange exchange(connection, "-");
-      co_await exchange.refuse(connection, head.refusal);
-      exchange.record(connection);
+    if (!co_await read_request(connection, parser, first)) {
       co_return;
     }
     auto& request = parser.get();
