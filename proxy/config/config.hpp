@@ -35,7 +35,7 @@ struct Upstream {
   std::string ca_file;
   bool allow_loopback = false;  // connect to loopback destinations not named in `resolve`
   bool dns = true;              // false: only `resolve` entries and IP literals are reached
-  std::size_t max_idle_per_host = 16;
+  std::size_t max_idle_per_host = 256;
   Seconds pool_idle{30};
 };
 
