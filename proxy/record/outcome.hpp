@@ -36,8 +36,8 @@ struct Outcome {
   bool encrypted_client_hello = false;  // the ClientHello offered ECH (its real name is hidden)
   std::span<const filters::ContentFlag> flags;  // content patterns the request matched
   std::string_view content_category;            // the content category that acted, if any
-  std::string_view content_snippet;  // masked words before its deciding match
-  std::uint64_t content_offset = 0;  // where that match ended in the decoded text
+  std::string_view content_snippet;             // masked words before its deciding match
+  std::uint64_t content_offset = 0;             // where that match ended in the decoded text
   std::string_view content_unjudged;  // why the body could not be judged whole, if it could not
   // WebSocket: on a message's own line, its number on the connection; on the upgrade's line,
   // how many text messages the client sent and the close code the proxy ended it with.
