@@ -15,6 +15,9 @@ packages=(
   curl openssl python3 ca-certificates procps
   # the transparent-mode test builds its own network: namespaces, veths and nftables rules
   nftables iproute2
+  # observability and scale-out: the real Prometheus (and promtool) scraping the metrics,
+  # the real HAProxy in front of several instances, dpkg-dev to build the .deb
+  prometheus haproxy dpkg-dev
   # a person's view of the block page, in the browser tests
   chromium fonts-dejavu-core
 )

@@ -74,6 +74,8 @@ class Policy {
   const std::vector<std::string>& categories() const { return categories_; }
   const FunctionCatalog& functions() const { return functions_; }
   Counts counts() const;
+  // Domains each category's lists hold, by CategoryId (names in categories()).
+  const std::vector<std::size_t>& list_domains_by_category() const { return list_domains_; }
 
  private:
   using Actions = std::vector<std::optional<CategoryAction>>;  // by CategoryId
@@ -131,6 +133,7 @@ class Policy {
   std::vector<std::string> categories_;
   std::optional<CategoryId> anonymizer_;  // the `anonymizer` category, when there is one
   DomainTable lists_;
+  std::vector<std::size_t> list_domains_;  // by CategoryId
   UrlRules url_rules_;
   DomainTable approved_;
   DomainTable never_inspect_;

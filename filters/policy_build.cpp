@@ -141,7 +141,9 @@ std::shared_ptr<const Policy> Policy::build(const PolicySpec& spec, const ReadFi
       continue;
     }
     auto id = policy->category_id(list.category);
-    load_domain_list(*text, path, id, policy->lists_);
+    auto added = load_domain_list(*text, path, id, policy->lists_);
+    policy->list_domains_.resize(policy->categories_.size());
+    policy->list_domains_[id] += added;
     // `urls` and `patterns` are optional beside `domains`, as in UT1 folders.
     if (auto urls = read(list.folder + "/urls")) {
       policy->url_rules_.load_prefixes(*urls, list.folder + "/urls", id);

@@ -2,12 +2,31 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <chrono>
+
+#include "proxy/version.hpp"
+
 namespace hallpass::record {
 
 namespace {
 
 prometheus::Histogram::BucketBoundaries duration_buckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+// A decision is a few hash lookups: microseconds, with a tail for Hyperscan URL patterns.
+prometheus::Histogram::BucketBoundaries decision_buckets() {
+  return {0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005,
+          0.0001,   0.00025,   0.0005,   0.001,   0.0025};
+}
+
+// Top blocked domains: how many become labels per building, and how many the sketch
+// follows to find them (more tracked than shown keeps the shown ones accurate).
+constexpr std::size_t kTopShown = 10;
+constexpr std::size_t kTopTracked = 100;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -85,7 +104,33 @@ Metrics::Metrics()
                             .Name("hallpass_request_duration_seconds")
                             .Help("Time from request head to the end of the response")
                             .Register(*registry_)
-                            .Add({}, duration_buckets())) {
+                            .Add({}, duration_buckets())),
+      decision_duration_(prometheus::BuildHistogram()
+                             .Name("hallpass_decision_duration_seconds")
+                             .Help("Time the policy took to decide one request or tunnel")
+                             .Register(*registry_)
+                             .Add({}, decision_buckets())),
+      policy_age_(prometheus::BuildGauge()
+                      .Name("hallpass_policy_age_seconds")
+                      .Help("Seconds since the policy in force was loaded")
+                      .Register(*registry_)
+                      .Add({})),
+      list_entries_(prometheus::BuildGauge()
+                        .Name("hallpass_list_entries")
+                        .Help("Domains in each category's lists")
+                        .Register(*registry_)),
+      top_blocked_family_(prometheus::BuildGauge()
+                              .Name("hallpass_top_blocked_domains")
+                              .Help("Blocks of the most blocked registrable domains per building "
+                                    "(space-saving estimate, 10 shown), the rest as other")
+                              .Register(*registry_)),
+      top_blocked_(kTopShown, kTopTracked) {
+  prometheus::BuildGauge()
+      .Name("hallpass_build_info")
+      .Help("The running Hallpass version")
+      .Register(*registry_)
+      .Add({{"version", kVersion}})
+      .Set(1);
   // Present from the start so dashboards and alerts see zeros, not absent series.
   reloads_.Add({{"result", "success"}});
   reloads_.Add({{"result", "failure"}});
@@ -95,7 +140,23 @@ Metrics::Metrics()
   }
 }
 
-std::string Metrics::serialize() const {
+std::string Metrics::serialize() {
+  {
+    std::lock_guard lock(scrape_mutex_);
+    policy_age_.Set(unix_now() - policy_loaded_at_.load(std::memory_order_relaxed));
+    std::unordered_map<std::string, prometheus::Gauge*> shown;
+    for (const auto& row : top_blocked_.rows()) {
+      auto key = row.building + '\0' + row.domain;
+      auto& gauge = top_blocked_family_.Add({{"building", row.building}, {"domain", row.domain}});
+      gauge.Set(static_cast<double>(row.blocks));
+      top_blocked_shown_.erase(key);
+      shown.emplace(std::move(key), &gauge);
+    }
+    for (auto& [key, gauge] : top_blocked_shown_) {  // left the top since the last scrape
+      top_blocked_family_.Remove(gauge);
+    }
+    top_blocked_shown_ = std::move(shown);
+  }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
@@ -137,6 +198,9 @@ void Metrics::count_request(const Outcome& outcome) {
            {flag.category, filters::to_string(flag.severity)})
         .Increment();
   }
+  if (d.action == filters::Action::block && !outcome.host.empty()) {
+    top_blocked_.add(d.building, outcome.host);
+  }
   if (d.alert) {
     cached(alert_cache_, content_alerts_, {"category"}, {outcome.content_category}).Increment();
   }
@@ -172,9 +236,21 @@ void Metrics::reload(bool ok) {
   }
 }
 
-void Metrics::policy_loaded(double unix_seconds, std::size_t list_domains) {
+void Metrics::policy_loaded(double unix_seconds, std::size_t list_domains,
+                            std::span<const ListSize> by_category) {
   policy_loaded_time_.Set(unix_seconds);
+  policy_loaded_at_.store(unix_seconds, std::memory_order_relaxed);
   list_domains_.Set(static_cast<double>(list_domains));
+  // Categories are the policy's own (bounded); one the new policy dropped shows 0.
+  for (const auto& category : listed_categories_) {
+    list_entries_.Add({{"category", category}}).Set(0);
+  }
+  listed_categories_.clear();
+  for (const auto& size : by_category) {
+    listed_categories_.emplace_back(size.category);
+    list_entries_.Add({{"category", std::string(size.category)}})
+        .Set(static_cast<double>(size.domains));
+  }
 }
 
 }  // namespace hallpass::record

@@ -8,13 +8,17 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "proxy/record/outcome.hpp"
+#include "proxy/record/top_blocked.hpp"
 
 namespace hallpass::record {
 
@@ -23,7 +27,8 @@ class Metrics {
   Metrics();
 
   prometheus::Registry& registry() { return *registry_; }
-  std::string serialize() const;
+  // Also brings the gauges computed at scrape time (policy age, top blocked) up to date.
+  std::string serialize();
 
   void count_request(const Outcome& outcome);
   void connection_opened() { connections_active_.Increment(); }
@@ -37,8 +42,14 @@ class Metrics {
   void inspect_failure(std::string_view reason);
   // The leaf cache's counts, copied in before each scrape (the cache keeps its own).
   void leaf_cache(std::uint64_t hits, std::uint64_t misses, std::size_t size);
+  void observe_decision(double seconds) { decision_duration_.Observe(seconds); }
   void reload(bool ok);
-  void policy_loaded(double unix_seconds, std::size_t list_domains);
+  struct ListSize {
+    std::string_view category;
+    std::size_t domains;
+  };
+  void policy_loaded(double unix_seconds, std::size_t list_domains,
+                     std::span<const ListSize> by_category);
 
  private:
   struct Hash {
@@ -69,6 +80,16 @@ class Metrics {
   prometheus::Gauge& policy_loaded_time_;
   prometheus::Gauge& list_domains_;
   prometheus::Histogram& request_duration_;
+  prometheus::Histogram& decision_duration_;
+  prometheus::Gauge& policy_age_;
+  prometheus::Family<prometheus::Gauge>& list_entries_;
+  prometheus::Family<prometheus::Gauge>& top_blocked_family_;
+  std::atomic<double> policy_loaded_at_{0};
+  std::vector<std::string> listed_categories_;
+  TopBlocked top_blocked_;
+  // The top-blocked gauges shown at the last scrape, so domains that left the top are removed.
+  std::mutex scrape_mutex_;
+  std::unordered_map<std::string, prometheus::Gauge*> top_blocked_shown_;
   // Family::Add takes a lock and builds a label map; the common label sets are looked up
   // here once and reused. The mutex is held for a hash lookup only.
   std::mutex cache_mutex_;

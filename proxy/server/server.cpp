@@ -42,6 +42,16 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+void report_policy(record::Metrics& metrics, const filters::Policy& policy) {
+  std::vector<record::Metrics::ListSize> sizes;
+  const auto& names = policy.categories();
+  const auto& domains = policy.list_domains_by_category();
+  for (std::size_t id = 0; id < domains.size(); ++id) {
+    sizes.push_back({names[id], domains[id]});
+  }
+  metrics.policy_loaded(unix_now(), policy.counts().list_domains, sizes);
+}
+
 }  // namespace
 
 struct Server::State {
@@ -151,7 +161,7 @@ int Server::run() {
     audit = std::make_unique<record::AuditLog>(s.config.audit);
   }
   s.recorder = std::make_unique<record::Recorder>(s.metrics, std::move(audit));
-  s.metrics.policy_loaded(unix_now(), s.policy->counts().list_domains);
+  report_policy(s.metrics, *s.policy);
   s.listen();
   for (auto& worker : s.workers) {
     for (auto& acceptor : worker->acceptors) {
@@ -201,7 +211,7 @@ std::optional<config::Config> Server::State::reload() {
     }
     policy = fresh_policy;
     metrics.reload(true);
-    metrics.policy_loaded(unix_now(), fresh_policy->counts().list_domains);
+    report_policy(metrics, *fresh_policy);
     // Listeners, limits and timeouts are fixed at start; only the policy part reloads.
     spdlog::info("policy reloaded from {}: {} list domains", config_path,
                  fresh_policy->counts().list_domains);

@@ -85,6 +85,16 @@ awaitable<void> report_upstream_failure(Connection& connection, Stream& stream, 
   }
 }
 
+// `decide(policy)`'s decision, its time observed in hallpass_decision_duration_seconds.
+template <typename Decide>
+filters::Decision timed_decision(Connection& connection, Decide&& decide) {
+  auto started = std::chrono::steady_clock::now();
+  auto decision = decide(*connection.policy);
+  connection.context.recorder.metrics().observe_decision(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return decision;
+}
+
 // Each returns whether the connection may carry another request.
 awaitable<bool> handle_http(Connection& connection, RequestParser& parser, Exchange& exchange);
 awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Exchange& exchange);

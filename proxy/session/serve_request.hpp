@@ -65,7 +65,9 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
                          header(bhttp::field::content_type),
                          header(bhttp::field::accept),
                          local_time_now()};
-  outcome.decision = connection.policy->decide(exchange.client, asked);
+  outcome.decision = timed_decision(connection, [&](const filters::Policy& policy) {
+    return policy.decide(exchange.client, asked);
+  });
 
   // Content: the query string now, the body as it is read (held first when the policy may
   // block on it). Nothing is allocated for requests with neither.
@@ -117,7 +119,9 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
   auto judge = [&](const http::Target& landing) -> std::optional<filters::Decision> {
     filters::Request where{"GET", landing.host, landing.port,    landing.path,
                            {},    {},           local_time_now()};
-    auto decision = connection.policy->decide(exchange.client, where);
+    auto decision = timed_decision(connection, [&](const filters::Policy& policy) {
+      return policy.decide(exchange.client, where);
+    });
     if (decision.action == filters::Action::block) {
       return decision;
     }

@@ -106,7 +106,9 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
   }
 
   filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}, local_time_now()};
-  outcome.decision = connection.policy->decide(exchange.client, asked);
+  outcome.decision = timed_decision(connection, [&](const filters::Policy& policy) {
+    return policy.decide(exchange.client, asked);
+  });
   if (outcome.decision.action == filters::Action::block) {
     co_await refuse_tunnel(connection, exchange, target);
     exchange.record(connection);
@@ -152,7 +154,9 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     outcome.server_name = server_name;
     outcome.encrypted_client_hello = first.client_hello.encrypted_client_hello;
     // The server name is the more specific question, so its answer is the one recorded.
-    outcome.decision = connection.policy->decide_tunnel(exchange.client, asked, hello);
+    outcome.decision = timed_decision(connection, [&](const filters::Policy& policy) {
+      return policy.decide_tunnel(exchange.client, asked, hello);
+    });
     if (outcome.decision.action == filters::Action::block) {
       outcome.status = 403;
       if (hello.is_tls && block_page_inside(connection, exchange, target.host)) {

@@ -98,7 +98,9 @@ awaitable<void> serve_tls(Connection& connection, const tcp::endpoint& destinati
   outcome.server_name = server_name;
   outcome.encrypted_client_hello = first.client_hello.encrypted_client_hello;
   filters::Request asked{outcome.method, target.host, target.port, {}, {}, {}, local_time_now()};
-  outcome.decision = connection.policy->decide_tunnel(exchange.client, asked, hello);
+  outcome.decision = timed_decision(connection, [&](const filters::Policy& policy) {
+    return policy.decide_tunnel(exchange.client, asked, hello);
+  });
   if (outcome.decision.action == filters::Action::block) {
     outcome.status = 403;
     if (!server_name.empty() && block_page_inside(connection, exchange, target.host)) {
@@ -236,8 +238,9 @@ awaitable<void> serve_transparent(tcp::socket socket, SessionContext& context,
   exchange.outcome.host = target.host;
   exchange.outcome.port = target.port;
   filters::Request asked{"CONNECT", target.host, target.port, {}, {}, {}, local_time_now()};
-  exchange.outcome.decision =
-      connection.policy->decide_tunnel(exchange.client, asked, filters::TunnelHello{false, {}});
+  exchange.outcome.decision = timed_decision(connection, [&](const filters::Policy& policy) {
+    return policy.decide_tunnel(exchange.client, asked, filters::TunnelHello{false, {}});
+  });
   exchange.outcome.status = 403;
   exchange.record(connection);
 }
