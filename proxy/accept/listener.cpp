@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "proxy/accept/address.hpp"
+#include "proxy/accept/proxy_protocol.hpp"
 
 namespace hallpass::accept {
 
@@ -107,7 +108,12 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, session::SessionContext& co
       continue;
     }
     // A redirected client may be speaking TLS: it gets no HTTP answer, only a closed socket.
-    if (!context.policy->client_allowed(to_ip_address(peer))) {
+    // A trusted balancer is not a client itself: `clients:` applies to whom it speaks for,
+    // once its PROXY header is read (session::learn_client_from_balancer).
+    auto address = to_ip_address(peer);
+    bool balancer =
+        !transparent && is_trusted_balancer(context.config.proxy_protocol_trusted, address);
+    if (!balancer && !context.policy->client_allowed(address)) {
       metrics.connection_refused("client_not_allowed");
       if (!transparent) {
         asio::co_spawn(executor, refuse(std::move(socket), kNotAllowed), asio::detached);

@@ -1,5 +1,7 @@
 #include "proxy/config/apply.hpp"
 
+#include <charconv>
+
 #include "proxy/config/file_source.hpp"
 
 namespace hallpass::config {
@@ -66,16 +68,49 @@ void apply_upstream(Upstream& upstream, const YAML::Node& node, const YamlReader
   }
 }
 
+// Fractional, so a test (or a small appliance) can rotate every few hundred kilobytes.
+std::uint64_t audit_size_bytes(const YAML::Node& node, const YamlReader& r) {
+  static constexpr double kMinMb = 0.01;
+  static constexpr double kMaxMb = 1024.0 * 1024.0;
+  auto text = r.string(node, "audit.max_size_mb");
+  double mb = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mb);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(mb >= kMinMb && mb <= kMaxMb)) {
+    r.fail(node, "audit.max_size_mb",
+           "expected a size in MB from 0.01 (fractions allowed), got \"" + text + "\"");
+  }
+  return static_cast<std::uint64_t>(mb * 1024 * 1024);
+}
+
 void apply_audit(Audit& audit, const YAML::Node& node, const YamlReader& r) {
-  r.expect_keys(node, "audit", {"path", "max_size_mb", "max_files"});
+  r.expect_keys(
+      node, "audit",
+      {"path", "max_size_mb", "max_files", "format", "pseudonymize", "pseudonym_key_file"});
   if (auto n = node["path"]) {
     audit.path = resolve_path(r.file(), r.string(n, "audit.path"));
   }
   if (auto n = node["max_size_mb"]) {
-    audit.max_size_mb = r.count(n, "audit.max_size_mb");
+    audit.max_size_bytes = audit_size_bytes(n, r);
   }
   if (auto n = node["max_files"]) {
     audit.max_files = r.count(n, "audit.max_files");
+    // With no rotated file to rename into, rotating would mean truncating the log in place.
+    if (audit.max_files == 0) {
+      r.fail(n, "audit.max_files", "must be at least 1");
+    }
+  }
+  if (auto n = node["format"]) {
+    auto format = r.string(n, "audit.format");
+    if (format != "json" && format != "squid") {
+      r.fail(n, "audit.format", "expected json or squid, got \"" + format + "\"");
+    }
+    audit.format = format == "json" ? AuditFormat::json : AuditFormat::squid;
+  }
+  if (auto n = node["pseudonymize"]) {
+    audit.pseudonymize = r.boolean(n, "audit.pseudonymize");
+  }
+  if (auto n = node["pseudonym_key_file"]) {
+    audit.pseudonym_key_file = resolve_path(r.file(), r.string(n, "audit.pseudonym_key_file"));
   }
 }
 
@@ -99,7 +134,7 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
                 {"extends",   "district", "listen",   "admin",         "clients", "connect_ports",
                  "limits",    "timeouts", "upstream", "tls",           "audit",   "lists",
                  "buildings", "policies", "approved", "never_inspect", "rules",   "accounts",
-                 "reload",    "auth",     "content",  "transparent"});
+                 "reload",    "auth",     "content",  "transparent",   "proxy_protocol"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {
@@ -121,6 +156,12 @@ void apply_document(Config& config, const YAML::Node& root, const YamlReader& r)
     }
     if (n["tproxy"]) {
       config.transparent_tproxy = r.boolean(n["tproxy"], "transparent.tproxy");
+    }
+  }
+  if (auto n = root["proxy_protocol"]) {
+    r.expect_keys(n, "proxy_protocol", {"trusted"});
+    if (n["trusted"]) {
+      config.proxy_protocol_trusted = r.networks(n["trusted"], "proxy_protocol.trusted");
     }
   }
   if (auto n = root["admin"]) {

@@ -39,10 +39,17 @@ struct Upstream {
   Seconds pool_idle{30};
 };
 
+enum class AuditFormat : std::uint8_t { json, squid };
+
 struct Audit {
   std::string path;  // empty: no audit file (only for tools such as `check`)
-  std::size_t max_size_mb = 100;
-  std::size_t max_files = 10;
+  std::uint64_t max_size_bytes = 100 * 1024 * 1024;  // `max_size_mb`, which may be fractional
+  std::size_t max_files = 10;                        // rotated files kept beside the active one
+  AuditFormat format = AuditFormat::json;
+  // Client addresses and user names become keyed pseudonyms (docs/audit.md).
+  bool pseudonymize = false;
+  std::string pseudonym_key_file;
+  std::string pseudonym_key;  // the file's secret, read by load_config when pseudonymize is on
 };
 
 struct Config {
@@ -58,6 +65,8 @@ struct Config {
   // firewall (any original port); `tproxy` when they arrive by TPROXY, not REDIRECT.
   std::vector<std::string> transparent_listen;
   bool transparent_tproxy = false;
+  // Load balancers whose PROXY protocol header names the client (explicit listeners only).
+  std::vector<filters::IpNetwork> proxy_protocol_trusted;
   std::vector<std::uint16_t> connect_ports = {443};
   Limits limits;
   Timeouts timeouts;

@@ -4,6 +4,7 @@
 #include "proxy/config/content_files.hpp"
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/profile_extends.hpp"
+#include "proxy/config/pseudonym_key.hpp"
 #include "proxy/config/rule_files.hpp"
 #include "proxy/config/users_file.hpp"
 
@@ -48,6 +49,10 @@ Config load_config(const std::string& path) {
   config.policy.auth.enabled = !config.users_file.empty();
   if (config.policy.auth.enabled) {
     config.policy.auth.users = load_users_file(config.users_file);
+  }
+  // After the whole `extends` chain: the switch and the key file may come from different files.
+  if (config.audit.pseudonymize) {
+    config.audit.pseudonym_key = load_pseudonym_key(config.audit.pseudonym_key_file, config.source);
   }
   return config;
 }

@@ -1,37 +1,93 @@
 #include "proxy/record/audit_log.hpp"
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 #include <spdlog/async.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 
+#include "proxy/record/audit_file.hpp"
 #include "proxy/record/json.hpp"
+#include "proxy/record/pseudonym.hpp"
+#include "proxy/record/squid_line.hpp"
 
 namespace hallpass::record {
 
-AuditLog::AuditLog(const config::Audit& settings) {
+namespace {
+
+// Lines queued for the file before write() blocks the worker that logs (back-pressure).
+constexpr std::size_t kQueueLines = 8192;
+
+prometheus::Counter& counter(prometheus::Registry& registry, const std::string& name,
+                             const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({});
+}
+
+}  // namespace
+
+AuditLog::AuditLog(const config::Audit& settings, prometheus::Registry& registry)
+    : format_(settings.format) {
+  if (settings.pseudonymize) {
+    if (settings.pseudonym_key.empty()) {
+      throw std::runtime_error("audit.pseudonymize is on but no pseudonym key was loaded");
+    }
+    pseudonyms_ = std::make_unique<Pseudonymizer>(settings.pseudonym_key);
+  }
   std::filesystem::path path(settings.path);
   std::error_code ec;
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path(), ec);
   }
-  pool_ = std::make_shared<spdlog::details::thread_pool>(8192, 1);
-  auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-      settings.path, settings.max_size_mb * 1024 * 1024, settings.max_files);
-  logger_ = std::make_shared<spdlog::async_logger>("audit", sink, pool_,
+  AuditFile::Counters counters{
+      counter(registry, "hallpass_audit_lines_total",
+              "Audit lines handed to the audit file (written, or counted as dropped)"),
+      counter(registry, "hallpass_audit_dropped_total",
+              "Audit lines that could not be written (full disk, I/O error); the error log "
+              "names the file and the cause")};
+  file_ = std::make_shared<AuditFile>(settings.path, settings.max_size_bytes, settings.max_files,
+                                      counters);
+  pool_ = std::make_shared<spdlog::details::thread_pool>(kQueueLines, 1);
+  logger_ = std::make_shared<spdlog::async_logger>("audit", file_, pool_,
                                                    spdlog::async_overflow_policy::block);
-  logger_->set_pattern("%v");
+  // A line lost anywhere between the queue and the sink is counted too, never silent.
+  logger_->set_error_handler([file = file_](const std::string& why) { file->lost(why); });
   // Flushed by Server every kAuditFlushInterval and at shutdown, not per line: a write()
   // per request costs more than the rest of the audit path together.
 }
 
 AuditLog::~AuditLog() {
-  flush();
+  // The pool's destructor runs every queued line through the sink before it joins; the
+  // sink's destructor then writes what it buffered.
+  logger_->flush();
+  logger_.reset();
+  pool_.reset();
+  file_.reset();
 }
 
 void AuditLog::write(const Outcome& outcome) {
-  logger_->info(audit_line(outcome));
+  if (!pseudonyms_) {
+    emit(outcome);
+    return;
+  }
+  // Building and role stay: they name a site and a group, not a person.
+  Outcome masked = outcome;
+  auto client = pseudonyms_->client(outcome.client);
+  masked.client = client.view();
+  Pseudonym user;
+  if (!outcome.user.empty()) {
+    user = pseudonyms_->user(outcome.user);
+    masked.user = user.view();
+  }
+  emit(masked);
+}
+
+void AuditLog::emit(const Outcome& outcome) {
+  auto line = format_ == config::AuditFormat::json ? audit_line(outcome) : squid_line(outcome);
+  if (!line.empty()) {
+    logger_->info(line);
+  }
 }
 
 void AuditLog::flush() {

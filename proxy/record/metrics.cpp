@@ -138,6 +138,9 @@ Metrics::Metrics()
                              "fronting", "host_mismatch"}) {
     anonymizers_.Add({{"method", method}});
   }
+  for (const char* fate : {"splice", "intercept", "block_page"}) {
+    tls_tunnels_.Add({{"fate", fate}});
+  }
 }
 
 std::string Metrics::serialize() {
@@ -209,6 +212,12 @@ void Metrics::count_request(const Outcome& outcome) {
 
 void Metrics::connection_refused(std::string_view reason) {
   cached(refused_cache_, refused_, {"reason"}, {reason}).Increment();
+}
+
+void Metrics::content_categories(std::span<const std::string> categories) {
+  for (const auto& category : categories) {
+    cached(alert_cache_, content_alerts_, {"category"}, {category});
+  }
 }
 
 void Metrics::upstream_error(std::string_view cause) {

@@ -50,6 +50,7 @@ void report_policy(record::Metrics& metrics, const filters::Policy& policy) {
     sizes.push_back({names[id], domains[id]});
   }
   metrics.policy_loaded(unix_now(), policy.counts().list_domains, sizes);
+  metrics.content_categories(policy.content_scanner().categories());
 }
 
 }  // namespace
@@ -158,7 +159,7 @@ int Server::run() {
   load_tls(s.config, s.tls);
   std::unique_ptr<record::AuditLog> audit;
   if (!s.config.audit.path.empty()) {
-    audit = std::make_unique<record::AuditLog>(s.config.audit);
+    audit = std::make_unique<record::AuditLog>(s.config.audit, s.metrics.registry());
   }
   s.recorder = std::make_unique<record::Recorder>(s.metrics, std::move(audit));
   report_policy(s.metrics, *s.policy);

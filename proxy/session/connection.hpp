@@ -103,6 +103,12 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
 // client, draining, or a malformed head that was answered and recorded).
 awaitable<bool> read_request(Connection& connection, RequestParser& parser, bool first);
 
+// Behind a load balancer (`proxy_protocol.trusted`), the client is who the balancer's
+// PROXY header says: read it, identify that client and apply `clients:` to it. False: the
+// connection was refused (answered, recorded and counted) or dropped.
+awaitable<bool> learn_client_from_balancer(Connection& connection,
+                                           const filters::IpAddress& balancer);
+
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
 http::HeadLimits head_limits(const config::Limits& limits);
 

@@ -1,7 +1,9 @@
 // The only place that sequences the stages: read → identify → decide → act → record.
+#include <algorithm>
 #include <cstdio>
 
 #include "proxy/accept/address.hpp"
+#include "proxy/accept/proxy_protocol.hpp"
 #include "proxy/act/respond.hpp"
 #include "proxy/http/read_head.hpp"
 #include "proxy/record/json.hpp"
@@ -21,6 +23,10 @@ http::HeadLimits head_limits(const config::Limits& limits) {
 namespace {
 
 enum class UserVerdict { identified, refused_keep_alive, refused_close };
+
+constexpr http::Refusal kUntrustedProxyHeader{
+    400, "proxy_protocol_untrusted",
+    "PROXY protocol headers are accepted only from the district's load balancers."};
 
 }  // namespace
 
@@ -112,8 +118,16 @@ awaitable<bool> read_request(Connection& connection, RequestParser& parser, bool
     co_return false;
   }
   if (head.kind == http::HeadOutcome::refused) {
+    auto refusal = head.refusal;
+    // A PROXY header from a client, not a trusted balancer: someone choosing an address.
+    std::string_view start(static_cast<const char*>(connection.buffer.data().data()),
+                           std::min<std::size_t>(connection.buffer.size(), 12));
+    if (first && start.size() >= 6 && accept::looks_like_proxy_header(start)) {
+      refusal = kUntrustedProxyHeader;
+      context.recorder.metrics().connection_refused(refusal.reason_code);
+    }
     Exchange exchange(connection, "-");
-    co_await exchange.refuse(connection, head.refusal);
+    co_await exchange.refuse(connection, refusal);
     exchange.record(connection);
     co_return false;
   }
@@ -130,8 +144,14 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
   socket.set_option(tcp::no_delay(true), ec);
   Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {}};
   auto address = accept::to_ip_address(peer);
-  connection.client = connection.policy->identify(address);
-  connection.client_text = address.to_string();
+  if (accept::is_trusted_balancer(context.config.proxy_protocol_trusted, address)) {
+    if (!co_await learn_client_from_balancer(connection, address)) {
+      co_return;
+    }
+  } else {
+    connection.client = connection.policy->identify(address);
+    connection.client_text = address.to_string();
+  }
 
   for (bool first = true;; first = false) {
     RequestParser parser;

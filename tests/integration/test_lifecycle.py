@@ -181,7 +181,8 @@ class AdminTest(ProxyTestCase):
         cls.origin = Origin()
         cls.addClassCleanup(cls.origin.close)
         cls.proxy = cls.start_proxy({
-            "buildings": {"default": {"block": ["metrics-blocked.test"]}},
+            "buildings": {"default": {"block": ["metrics-blocked.test"] +
+                                                  ["spread%d.test" % i for i in range(30)]}},
             "upstream": {"resolve": {"metrics-ok.test": cls.origin.addr,
                                      "metrics-blocked.test": cls.origin.addr}},
         })
@@ -213,8 +214,30 @@ class AdminTest(ProxyTestCase):
         self.assertEqual(proxied_get(self.proxy.port, "http://metrics-blocked.test/secret-path").status, 403)
         wait_for(lambda: self.proxy.metrics().sum("hallpass_requests_total") > 0, message="any counted request")
         text = self.proxy.metrics().text
+        # The top blocked domains family is the one place a domain is a label, bounded by
+        # construction (test_top_blocked_domains_stay_bounded); no other family has one.
+        top = "hallpass_top_blocked_domains{"
+        rest = "\n".join(line for line in text.splitlines() if not line.startswith(top))
         for needle in ("metrics-ok.test", "metrics-blocked.test", "secret-path", "secret=q"):
-            self.assertNotIn(needle, text, "a host, URL or address became a metric label")
+            self.assertNotIn(needle, rest, "a host, URL or address became a metric label")
+        self.assertIn('domain="metrics-blocked.test"', text)
+        for needle in ("metrics-ok.test", "secret-path", "secret=q"):
+            self.assertNotIn(needle, text)
+
+    def test_top_blocked_domains_stay_bounded(self):
+        # 30 distinct blocked sites, one of them 5 times: 10 domains are labels, the rest
+        # are `other`, and the heavy one is among the shown.
+        for i in range(30):
+            host = "www.spread%d.test" % i
+            for _ in range(5 if i == 0 else 1):
+                self.assertEqual(proxied_get(self.proxy.port, "http://%s/" % host).status, 403)
+        wait_for(lambda: self.proxy.metrics().sum("hallpass_requests_total", reason="building_block") >= 34,
+                 message="34 counted blocks")
+        rows = [line for line in self.proxy.metrics().text.splitlines()
+                if line.startswith('hallpass_top_blocked_domains{building="default"')]
+        self.assertLessEqual(len(rows), 11, rows)
+        self.assertTrue(any('domain="other"' in row for row in rows), rows)
+        self.assertIn('hallpass_top_blocked_domains{building="default",domain="spread0.test"} 5', rows)
 
     def test_connections_active_gauge(self):
         self.assertTrue(self.proxy.metrics().has("hallpass_connections_active"))
