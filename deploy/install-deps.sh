@@ -18,6 +18,9 @@ packages=(
   # observability and scale-out: the real Prometheus (and promtool) scraping the metrics,
   # the real HAProxy in front of several instances, dpkg-dev to build the .deb
   prometheus haproxy dpkg-dev
+  # the package test: systemd-analyze verify on the unit, strace against its syscall filter,
+  # adduser (the package's postinst creates the `hallpass` user with it)
+  systemd strace adduser
   # a person's view of the block page, in the browser tests
   chromium fonts-dejavu-core
 )
