@@ -130,11 +130,11 @@ void apply_tls(Config& config, const YAML::Node& node, const YamlReader& r) {
 }  // namespace
 
 void apply_document(Config& config, const YAML::Node& root, const YamlReader& r) {
-  r.expect_keys(root, "",
-                {"extends",   "district", "listen",   "admin",         "clients", "connect_ports",
-                 "limits",    "timeouts", "upstream", "tls",           "audit",   "lists",
-                 "buildings", "policies", "approved", "never_inspect", "rules",   "accounts",
-                 "reload",    "auth",     "content",  "transparent",   "proxy_protocol"});
+  r.expect_keys(root, "", {"extends",       "district",    "listen",        "admin",    "clients",
+                           "connect_ports", "limits",      "timeouts",      "upstream", "tls",
+                           "audit",         "lists",       "buildings",     "policies", "approved",
+                           "never_inspect", "rules",       "accounts",      "reload",   "auth",
+                           "content",       "transparent", "proxy_protocol"});
   if (auto n = root["district"]) {
     r.expect_keys(n, "district", {"name", "contact"});
     if (n["name"]) {

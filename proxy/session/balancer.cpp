@@ -43,8 +43,8 @@ awaitable<bool> learn_client_from_balancer(Connection& connection,
     }
     auto space = accept::kMaxProxyHeaderBytes - connection.buffer.size();
     context.waiting.insert(&connection.stream);
-    auto [ec, n] = co_await connection.stream.async_read_some(connection.buffer.prepare(space),
-                                                              use_tuple);
+    auto [ec, n] =
+        co_await connection.stream.async_read_some(connection.buffer.prepare(space), use_tuple);
     context.waiting.erase(&connection.stream);
     if (ec) {  // the balancer gave up (or we drained) before a whole header
       co_return false;
@@ -55,8 +55,8 @@ awaitable<bool> learn_client_from_balancer(Connection& connection,
     if (header.status == accept::ProxyHeader::Status::invalid) {
       spdlog::warn("balancer {}: {}", connection.client_text, header.error);
     }
-    co_await refuse(connection, header.status == accept::ProxyHeader::Status::absent ? kMissing
-                                                                                      : kInvalid);
+    co_await refuse(connection,
+                    header.status == accept::ProxyHeader::Status::absent ? kMissing : kInvalid);
     co_return false;
   }
   connection.buffer.consume(header.length);

@@ -27,7 +27,8 @@ std::string v2_tcp4(std::string tlvs = {}) {
 }
 
 TEST(ProxyProtocol, V1Tcp4NamesTheClientAndLeavesTheRequest) {
-  std::string bytes = "PROXY TCP4 10.10.16.7 10.0.0.11 51000 3128\r\nGET http://a.test/ HTTP/1.1\r\n";
+  std::string bytes =
+      "PROXY TCP4 10.10.16.7 10.0.0.11 51000 3128\r\nGET http://a.test/ HTTP/1.1\r\n";
   auto header = parse_proxy_header(bytes);
   ASSERT_EQ(header.status, Status::ok);
   EXPECT_EQ(bytes.substr(header.length, 3), "GET");
