@@ -110,6 +110,13 @@ Metrics::Metrics()
                              .Help("Time the policy took to decide one request or tunnel")
                              .Register(*registry_)
                              .Add({}, decision_buckets())),
+      body_bytes_(prometheus::BuildCounter()
+                      .Name("hallpass_request_body_bytes_total")
+                      .Help("Request body bytes from clients, by whether the content scanner "
+                            "read them (binary types are only counted)")
+                      .Register(*registry_)),
+      body_bytes_scanned_(body_bytes_.Add({{"scanned", "yes"}})),
+      body_bytes_not_scanned_(body_bytes_.Add({{"scanned", "no"}})),
       policy_age_(prometheus::BuildGauge()
                       .Name("hallpass_policy_age_seconds")
                       .Help("Seconds since the policy in force was loaded")
@@ -206,6 +213,10 @@ void Metrics::count_request(const Outcome& outcome) {
   }
   if (d.alert) {
     cached(alert_cache_, content_alerts_, {"category"}, {outcome.content_category}).Increment();
+  }
+  if (outcome.body != Outcome::Body::none) {
+    (outcome.body == Outcome::Body::scanned ? body_bytes_scanned_ : body_bytes_not_scanned_)
+        .Increment(static_cast<double>(outcome.bytes_from_client));
   }
   request_duration_.Observe(outcome.duration_seconds);
 }

@@ -83,6 +83,9 @@ class Metrics {
   prometheus::Gauge& list_domains_;
   prometheus::Histogram& request_duration_;
   prometheus::Histogram& decision_duration_;
+  prometheus::Family<prometheus::Counter>& body_bytes_;
+  prometheus::Counter& body_bytes_scanned_;
+  prometheus::Counter& body_bytes_not_scanned_;
   prometheus::Gauge& policy_age_;
   prometheus::Family<prometheus::Gauge>& list_entries_;
   prometheus::Family<prometheus::Gauge>& top_blocked_family_;

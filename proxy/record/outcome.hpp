@@ -26,6 +26,9 @@ struct Outcome {
   filters::Decision decision;
   unsigned status = 0;
   std::uint64_t bytes_from_client = 0;
+  // Whether a request body was read by the content scanner or only counted (binary types,
+  // no pattern sets); none for requests without one and for tunnels.
+  enum class Body : std::uint8_t { none, scanned, not_scanned } body = Body::none;
   std::uint64_t bytes_to_client = 0;
   std::string_view upstream_error;      // cause code when the upstream failed
   std::string_view enforced_via;        // SafeSearch host a tunnel was sent to instead

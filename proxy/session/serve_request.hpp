@@ -84,6 +84,11 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
     }
   }
 
+  if (!parser.is_done()) {
+    outcome.body = content && body_scanned ? record::Outcome::Body::scanned
+                                           : record::Outcome::Body::not_scanned;
+  }
+
   if (outcome.decision.action == filters::Action::block) {
     // A body we do not read would be taken for the next request: close instead.
     bool keep_alive = parser.is_done() && request.keep_alive() && !context.draining;

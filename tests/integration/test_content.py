@@ -236,12 +236,26 @@ class ContentTest(ProxyTestCase):
         self.assertEqual(r.status, 403, r)
         self.assertNotIn("/search", self.origin_paths())
 
-    def test_binary_uploads_are_not_scanned(self):
-        r = self.post("http://forum.test/upload-image", b"\x89PNG forbidden phrase", "image/png")
+    def test_binary_uploads_are_not_scanned_only_counted(self):
+        def counted(scanned):
+            return self.proxy.metrics().sum("hallpass_request_body_bytes_total", scanned=scanned)
+
+        before_no, before_yes = counted("no"), counted("yes")
+        body = b"\x89PNG forbidden phrase" + b"\0" * 1000
+        r = self.post("http://forum.test/upload-image", body, "image/png")
         self.assertEqual(r.status, 200, r)
         line = self.proxy.wait_audit(lambda e: e.get("path") == "/upload-image",
                                      message="upload audited")
         self.assertEqual(line["flags"], [])
+        self.assertEqual(counted("no") - before_no, len(body))
+        # A text body of the same client is read by the scanner, and counted as such.
+        text = b"comment=" + b"a+perfectly+ordinary+remark+" * 20
+        before_no = counted("no")
+        r = self.post("http://forum.test/comment-counted", text, "application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 200, r)
+        self.proxy.wait_audit(lambda e: e.get("path") == "/comment-counted", message="comment audited")
+        self.assertEqual(counted("yes") - before_yes, len(text))
+        self.assertEqual(counted("no"), before_no)
 
     def test_inside_intercepted_https_a_blocking_comment_never_reaches_the_site(self):
         r = self.post("https://www.instagram.com/api/v1/web/comments/1/add/",
