@@ -24,7 +24,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import (DEFAULT_TIMEOUT, LOCAL, Origin, Proxy, RawClient, RawRecorder, RawResponse,
+from harness import (DEFAULT_TIMEOUT, LOCAL, Origin, ProxyTestCase, RawClient, RawRecorder, RawResponse,
                      TlsOrigin, curl_request, raw_exchange, wait_for)
 
 HAPROXY = os.environ.get("HAPROXY_BIN") or "/usr/sbin/haproxy"
@@ -265,7 +265,7 @@ class HAProxy:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class LogsOnFailure(unittest.TestCase):
+class LogsOnFailure(ProxyTestCase):
     """Print HAProxy's log and every instance's stderr when a test fails."""
 
     instances = ()
@@ -284,17 +284,6 @@ class LogsOnFailure(unittest.TestCase):
                 if p.proc is not None:
                     sys.stderr.write("[instance %d]\n%s\n" % (i, p.log_tail(40)))
         return out
-
-    @classmethod
-    def start_instance(cls, config):
-        proxy = Proxy(config)
-        try:
-            proxy.start()
-        except BaseException:
-            proxy.cleanup()
-            raise
-        cls.addClassCleanup(proxy.cleanup)
-        return proxy
 
     def assert_identity(self, line, client):
         self.assertEqual(line.get("client"), client, line)
@@ -316,7 +305,7 @@ class ScaleOutTest(LogsOnFailure):
         cls.tls_origin = TlsOrigin()
         cls.addClassCleanup(cls.tls_origin.close)
         config = instance_config(cls.origin, cls.tls_origin)
-        cls.instances = (cls.start_instance(config), cls.start_instance(config))
+        cls.instances = (cls.start_proxy(config), cls.start_proxy(config))
         ports = [p.port for p in cls.instances]
         cls.check_probe = RawRecorder()
         cls.addClassCleanup(cls.check_probe.close)
@@ -481,7 +470,7 @@ class ProxyProtocolTest(LogsOnFailure):
     def setUpClass(cls):
         cls.origin = Origin()
         cls.addClassCleanup(cls.origin.close)
-        cls.proxy = cls.start_instance(instance_config(cls.origin))
+        cls.proxy = cls.start_proxy(instance_config(cls.origin))
         cls.instances = (cls.proxy,)
 
     # -- helpers -------------------------------------------------------------------------
