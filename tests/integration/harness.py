@@ -232,10 +232,16 @@ class Proxy:
         self._threads = []
 
     # -- process ---------------------------------------------------------------------
+    def command(self):
+        """The argv that runs the proxy (a subclass may wrap it: another user, strace)."""
+        return [HALLPASS_BIN, "run", "--config", self.config_path] + self.extra_args
+
+    def popen_options(self):
+        return {"cwd": self.dir}
+
     def start(self):
-        cmd = [HALLPASS_BIN, "run", "--config", self.config_path] + self.extra_args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=clean_env(), cwd=self.dir)
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=clean_env(), **self.popen_options())
         for stream, sink, is_err in ((self.proc.stderr, self.stderr_lines, True),
                                      (self.proc.stdout, self.stdout_lines, False)):
             t = threading.Thread(target=self._drain, args=(stream, sink, is_err), daemon=True)

@@ -31,7 +31,6 @@ import signal
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -355,7 +354,7 @@ class InstalledHallpass(Proxy):
     the unit starts it (plus strace when ``trace`` names a file)."""
 
     def __init__(self, config, trace=None):
-        super().__init__(dict(config, extends=CONFIG))
+        super().__init__(dict(config, extends=CONFIG), startup_timeout=60)
         # The installed config's audit log, not the harness's temporary one.
         self.config.pop("audit", None)
         with open(self.config_path, "w") as f:
@@ -366,27 +365,17 @@ class InstalledHallpass(Proxy):
         os.chmod(self.config_path, 0o644)
         self.trace = trace
 
-    def start(self):
+    def command(self):
         cmd = [BIN, "run", "--config", self.config_path]
         if self.trace:
             cmd = [STRACE, "-f", "-qq", "-o", self.trace] + cmd
-        self.proc = subprocess.Popen(as_service_user(cmd), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(),
-                                     cwd="/", preexec_fn=mdwe_then(0o077))
-        for stream, sink, is_err in ((self.proc.stderr, self.stderr_lines, True),
-                                     (self.proc.stdout, self.stdout_lines, False)):
-            t = threading.Thread(target=self._drain, args=(stream, sink, is_err), daemon=True)
-            t.start()
-            self._threads.append(t)
-        try:
-            _, line = self.wait_for_line(r"proxy listening on 127\.0\.0\.1:(\d+)", 60)
-            self.port = int(re.search(r":(\d+)", line.split("proxy listening on")[1]).group(1))
-            _, line = self.wait_for_line(r"admin listening on 127\.0\.0\.1:(\d+)", 60)
-            self.admin_port = int(re.search(r":(\d+)", line.split("admin listening on")[1]).group(1))
-            self.wait_for_line(r"hallpass ready", 60)
-        except AssertionError as e:
-            self.kill()
-            raise AssertionError("installed hallpass did not start: %s\n%s" % (e, self.log_tail()))
+        return as_service_user(cmd)
+
+    def popen_options(self):
+        return {"cwd": "/", "preexec_fn": mdwe_then(0o077)}
+
+    def start(self):
+        super().start()
         self._target = self._find_target()
         return self
 
