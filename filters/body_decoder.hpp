@@ -36,6 +36,7 @@ class BodyDecoder {
   void feed_form(std::string_view piece, std::string& out);
   void feed_json(std::string_view piece, std::string& out);
   void json_escape(char c, std::string& out);
+  void json_unicode_digit(char c, std::string& out);
   void append_code_point(std::uint32_t code, std::string& out);
 
   Kind kind_;

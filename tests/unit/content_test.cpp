@@ -79,6 +79,8 @@ INSTANTIATE_TEST_SUITE_P(
                                "message i want to die\nx 1"},
                     DecodeCase{BodyDecoder::Kind::form, "a=%E2%9C%93+ok", "a \xE2\x9C\x93 ok"},
                     DecodeCase{BodyDecoder::Kind::form, "bad=%zz&end=%4", "bad %zz\nend %4"},
+                    // a broken escape keeps its three bytes as written, '+' and '%' included
+                    DecodeCase{BodyDecoder::Kind::form, "x=%+a&y=%%41", "x %+a\ny %%41"},
                     DecodeCase{BodyDecoder::Kind::json,
                                R"({"text":"i want\nto die","n":3,"t":["a\"b"]})",
                                "text\ni want to die\nn\nt\na\"b\n"},
