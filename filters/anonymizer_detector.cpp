@@ -35,7 +35,8 @@ AnonymizerDetector::AnonymizerDetector(const std::vector<SignatureSpec>& signatu
   urls_ = PatternSet(patterns);
 }
 
-Detection AnonymizerDetector::detect(const Request& request, std::string_view url) const {
+Detection AnonymizerDetector::detect(const Request& request, std::string_view path,
+                                     std::string_view url) const {
   if (request.method == "CONNECT") {
     // A tunnel to a bare address skips every name-based rule; browsers reach sites by name.
     if (IpAddress::parse(request.host)) {
@@ -44,10 +45,15 @@ Detection AnonymizerDetector::detect(const Request& request, std::string_view ur
     return {};
   }
   // RFC 8484: DoH is a GET with ?dns= or a POST of application/dns-message, by
-  // convention at /dns-query; any of these hides lookups from the district's DNS filter.
+  // convention at /dns-query; the JSON flavour (Google, Cloudflare) asks for
+  // application/dns-json at /resolve?name=. Any of these hides lookups from the district's
+  // DNS filter. The path is the normalized one: "//dns-query" and "/%64ns-query" reach the
+  // same handler.
   if (contains_token(request.content_type, "application/dns-message") ||
       contains_token(request.accept, "application/dns-message") ||
-      request.path.starts_with("/dns-query")) {
+      contains_token(request.accept, "application/dns-json") || path.starts_with("/dns-query") ||
+      (path.starts_with("/resolve?") && (path.find("?name=") != std::string_view::npos ||
+                                         path.find("&name=") != std::string_view::npos))) {
     return {"anonymizer_doh", "dns-over-https"};
   }
   Detection found;

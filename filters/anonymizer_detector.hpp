@@ -24,7 +24,8 @@ class AnonymizerDetector {
   explicit AnonymizerDetector(const std::vector<SignatureSpec>& signatures);
 
   // `url` is "host/normalized-path?query" (empty for CONNECT).
-  Detection detect(const Request& request, std::string_view url) const;
+  // `path` is the normalized path and query (filters/url_path.hpp), `url` the host and it.
+  Detection detect(const Request& request, std::string_view path, std::string_view url) const;
   std::size_t size() const { return ids_.size(); }
 
  private:

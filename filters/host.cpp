@@ -38,6 +38,83 @@ bool has_non_ascii(std::string_view text) {
                      [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
+// One part of a WHATWG IPv4 host: decimal, octal with a leading 0, or hex with 0x.
+std::optional<std::uint64_t> ipv4_number(std::string_view part) {
+  int base = 10;
+  if (part.size() >= 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+    base = 16;
+    part.remove_prefix(2);
+    if (part.empty()) {
+      return 0;  // "0x" is zero, as browsers read it
+    }
+  } else if (part.size() >= 2 && part[0] == '0') {
+    base = 8;
+    part.remove_prefix(1);
+  }
+  if (part.empty() || part.size() > 16) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value, base);
+  if (ec != std::errc{} || end != part.data() + part.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The WHATWG URL host parser's test: a host whose last label is a number ("10.1", "0x7f.1",
+// "3405803785") is an IPv4 address, whatever its notation.
+bool ends_in_number(std::string_view host) {
+  auto last = host.substr(host.rfind('.') + 1);
+  if (last.empty()) {
+    return false;
+  }
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return true;
+  }
+  return last.size() >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') &&
+         std::all_of(last.begin() + 2, last.end(), [](char c) {
+           return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+         });
+}
+
+// Browsers and glibc's resolver both take "0x7f.1", "017700000001" or "2130706433" for
+// 127.0.0.1. Rules, lists and the IP-literal check compare the dotted-quad form, so every
+// other notation is rewritten to it here or the name would slip past them.
+std::optional<std::string> whatwg_ipv4(std::string_view host) {
+  std::uint64_t parts[4] = {};
+  std::size_t count = 0;
+  while (true) {
+    auto dot = host.find('.');
+    if (count == 4) {
+      return std::nullopt;
+    }
+    auto number = ipv4_number(host.substr(0, dot));
+    if (!number) {
+      return std::nullopt;
+    }
+    parts[count++] = *number;
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    host.remove_prefix(dot + 1);
+  }
+  for (std::size_t i = 0; i + 1 < count; ++i) {
+    if (parts[i] > 255) {
+      return std::nullopt;
+    }
+  }
+  if (parts[count - 1] >= (std::uint64_t{1} << (8 * (5 - count)))) {
+    return std::nullopt;
+  }
+  std::uint64_t address = parts[count - 1];
+  for (std::size_t i = 0; i + 1 < count; ++i) {
+    address += parts[i] << (8 * (3 - i));
+  }
+  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 255) + "." +
+         std::to_string((address >> 8) & 255) + "." + std::to_string(address & 255);
+}
+
 }  // namespace
 
 std::optional<std::string> normalize_host(std::string_view host) {
@@ -78,6 +155,14 @@ bool normalize_host(std::string_view host, std::string& out) {
       return false;
     }
     out.push_back(c);
+  }
+  if (ends_in_number(out)) {
+    auto address = whatwg_ipv4(out);
+    if (!address) {
+      out.clear();
+      return false;  // "1.2.3.256", "1.2.3.4.5": browsers refuse these too
+    }
+    out = *address;
   }
   return true;
 }

@@ -247,7 +247,7 @@ Decision Policy::Evaluation::run() {
 
   if (policy_.anonymizer_) {
     auto listed = policy_.lists_.find_in(host, *policy_.anonymizer_);
-    auto detection = listed.empty() ? policy_.detector_.detect(request_, url)
+    auto detection = listed.empty() ? policy_.detector_.detect(request_, path, url)
                                     : Detection{"anonymizer_list", listed};
     auto reason = detection.reason_code;
     if (!reason.empty() &&

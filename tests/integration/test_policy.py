@@ -115,6 +115,17 @@ class PolicyTest(ProxyTestCase):
         self.assertGreaterEqual(
             metrics.sum("hallpass_anonymizer_detections_total", method="ip_literal"), 1)
 
+    def test_other_notations_of_an_address_are_the_address(self):
+        # 3405803785 and 0xcb.0.0x71.9 are 203.0.113.9 to browsers and to getaddrinfo.
+        for target in (b"3405803785:443", b"0xcb.0.0x71.9:443", b"0313.0.0161.011:443"):
+            before = self.recorder.connection_count()
+            with RawClient(self.proxy.port, source=HS_STAFF) as c:
+                c.send(b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
+                status, _, body = c.read_response(method="CONNECT")
+            self.assertEqual(status, 403, target)
+            self.assertIn(b"anonymizer_ip_literal", body, target)
+            self.assertEqual(self.recorder.connection_count(), before, target)
+
     def test_connect_to_a_chat_only_host_is_refused(self):
         before = self.recorder.connection_count()
         with RawClient(self.proxy.port, source=HS_STAFF) as c:
@@ -130,7 +141,14 @@ class PolicyTest(ProxyTestCase):
         self.assert_blocked(doh, "anonymizer_doh")
         glype = self.get(HS_STUDENT, "http://freeproxy.example/browse.php?u=aHR0cDovL2E&glype=1")
         self.assert_blocked(glype, "anonymizer_signature", "glype-browse")
+        # The path the DoH server reads, whatever the spelling, and the JSON flavour.
+        for url in ("http://doh.unlisted.example//dns-query?dns=AAAB&doh-2",
+                    "http://doh.unlisted.example/%64ns-query?dns=AAAB&doh-3",
+                    "http://doh.unlisted.example/resolve?name=example.com&doh-4"):
+            self.assert_blocked(self.get(HS_STAFF, url), "anonymizer_doh")
         self.assert_never_reached("doh-1")
+        for marker in ("doh-2", "doh-3", "doh-4"):
+            self.assert_never_reached(marker)
         self.assert_never_reached("glype=1")
 
 

@@ -40,7 +40,17 @@ INSTANTIATE_TEST_SUITE_P(
                     HostCase{"[::1", nullptr}, HostCase{"école.example", "xn--cole-9oa.example"},
                     HostCase{"ÉCOLE.Example.", "xn--cole-9oa.example"},
                     HostCase{"xn--cole-9oa.example", "xn--cole-9oa.example"},
-                    HostCase{"faß.de", "xn--fa-hia.de"}, HostCase{"\xff\xfe.example", nullptr}));
+                    HostCase{"faß.de", "xn--fa-hia.de"}, HostCase{"\xff\xfe.example", nullptr},
+                    // Other IPv4 notations that browsers and getaddrinfo accept become the
+                    // dotted quad, so IP rules and the IP-literal check see them.
+                    HostCase{"3405803785", "203.0.113.9"}, HostCase{"0x7f.1", "127.0.0.1"},
+                    HostCase{"0177.0.0.1", "127.0.0.1"}, HostCase{"10.1", "10.0.0.1"},
+                    HostCase{"0xCB.0x00.0x71.0x09", "203.0.113.9"},
+                    HostCase{"192.168.257", "192.168.1.1"}, HostCase{"127.0.0.1.", "127.0.0.1"},
+                    HostCase{"1.2.3.256", nullptr}, HostCase{"1.2.3.4.5", nullptr},
+                    HostCase{"4294967296", nullptr}, HostCase{"08.1.1.1", nullptr},
+                    HostCase{"example.0x1g", "example.0x1g"}, HostCase{"1.example", "1.example"},
+                    HostCase{"example.123", nullptr}));
 
 TEST(SplitHostPort, SplitsNamesAndBracketedAddresses) {
   auto plain = split_host_port("example.com:443");
