@@ -1,5 +1,8 @@
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "filters/load_error.hpp"
@@ -26,6 +29,11 @@ int run_command(const Args& args) {
                  "(proxy on 127.0.0.1:3128, admin on 127.0.0.1:9130).\n"
                  "Signals: SIGHUP reloads the policy and lists, SIGTERM drains and stops.\n";
     return 0;
+  }
+  // The process holds the district CA key in memory: no core dump may write it to disk,
+  // and no other process of the same user may read it with ptrace or /proc/PID/mem.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    spdlog::warn("could not forbid core dumps: {}", std::strerror(errno));
   }
   auto path = config_path(args);
   try {

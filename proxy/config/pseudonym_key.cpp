@@ -1,11 +1,11 @@
 #include "proxy/config/pseudonym_key.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "filters/load_error.hpp"
 #include "proxy/config/file_source.hpp"
@@ -28,23 +28,36 @@ std::string load_pseudonym_key(const std::string& key_file, const std::string& c
   if (key_file.starts_with(kEmbeddedPrefix)) {
     refuse(key_file, "a secret cannot be compiled into the binary; name a file on disk");
   }
+  // The mode is checked on the open file (fstat), so the file read is the file checked.
+  int fd = ::open(key_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    refuse(key_file, std::string("cannot read the key: ") + std::strerror(errno));
+  }
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_on_return{fd};
   struct stat info {};
-  if (::stat(key_file.c_str(), &info) != 0) {
+  if (::fstat(fd, &info) != 0) {
     refuse(key_file, std::string("cannot read the key: ") + std::strerror(errno));
   }
   if (!S_ISREG(info.st_mode)) {
     refuse(key_file, "not a regular file");
   }
-  if ((info.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+  if ((info.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0) {
     refuse(key_file,
-           "readable or writable by every user; chmod 0600 (or 0640 with the service's "
-           "group)");
+           "readable by every user or writable by more than its owner; chmod 0600 (or 0640 "
+           "with the service's group)");
   }
-  std::ifstream in(key_file, std::ios::binary);
-  if (!in) {
+  std::string key;
+  char buffer[4096];
+  ssize_t got = 0;
+  while ((got = ::read(fd, buffer, sizeof buffer)) > 0 && key.size() < 65536) {
+    key.append(buffer, static_cast<std::size_t>(got));
+  }
+  if (got < 0) {
     refuse(key_file, std::string("cannot read the key: ") + std::strerror(errno));
   }
-  std::string key{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
     key.pop_back();
   }

@@ -320,7 +320,7 @@ class PseudonymTest(ProxyTestCase):
 
     def test_world_readable_key_file_refuses_to_start(self):
         os.chmod(self.key_file, 0o644)
-        self.refused(self.key_file, "readable or writable by every user")
+        self.refused(self.key_file, "readable by every user or writable by more than its owner")
 
 
 class WriteFailureTest(ProxyTestCase):

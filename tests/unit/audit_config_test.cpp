@@ -83,6 +83,7 @@ TEST_F(AuditConfig, RefusesBadValuesWithFileAndLine) {
 TEST_F(AuditConfig, RefusesAMissingShortOrWorldReadableKeyNamingTheFile) {
   write("short.key", "0123456789");
   write("open.key", std::string(64, 'b'), 0644);
+  write("group-writable.key", std::string(64, 'c'), 0660);
   struct Case {
     std::string audit;
     std::string expected;
@@ -94,7 +95,9 @@ TEST_F(AuditConfig, RefusesAMissingShortOrWorldReadableKeyNamingTheFile) {
       {"  pseudonymize: true\n  pseudonym_key_file: short.key\n",
        "short.key: audit.pseudonym_key_file: the key has 10 bytes; at least 32"},
       {"  pseudonymize: true\n  pseudonym_key_file: open.key\n",
-       "open.key: audit.pseudonym_key_file: readable or writable by every user"},
+       "open.key: audit.pseudonym_key_file: readable by every user or writable by more than"},
+      {"  pseudonymize: true\n  pseudonym_key_file: group-writable.key\n",
+       "group-writable.key: audit.pseudonym_key_file: readable by every user or writable by"},
   };
   for (const auto& c : cases) {
     auto error = error_of(config(c.audit));
