@@ -170,7 +170,8 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
   auto name = server_name.empty() ? target.host : server_name;
   auto plan = connection.policy->tls_plan(exchange.client, name);
   if (plan.inspect && context.tls.leaves && first.kind == tls::FirstBytes::hello &&
-      enforcement.connect_via.empty() && !context.tls.pinned.contains(name)) {
+      enforcement.connect_via.empty() &&
+      !spliced_after_failure(context, exchange.client, plan, name)) {
     co_await intercept(connection, exchange, target, name, plan.settings,
                        std::move(*connected.stream));
     co_return;

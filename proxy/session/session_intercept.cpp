@@ -125,10 +125,10 @@ awaitable<void> intercept(Connection& connection, Exchange& tunnel, const http::
   auto& metrics = context.recorder.metrics();
   auto client = co_await accept_tls(connection, tunnel, server_name);
   if (!client) {
-    // Splice next time instead (the policy's choice for pinned apps); this connection's
-    // handshake bytes are spent, so it ends here either way.
+    // Splice this client's next tunnels to the host instead (the policy's choice for pinned
+    // apps); this connection's handshake bytes are spent, so it ends here either way.
     if (settings.on_inspect_failure == filters::InspectFailure::splice) {
-      context.tls.pinned.add(server_name);
+      context.tls.pinned.add(tunnel.client.address, server_name);
     }
     tunnel.record(connection);
     co_return;

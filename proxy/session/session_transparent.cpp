@@ -83,6 +83,17 @@ awaitable<void> send_alert(Connection& connection) {
   co_await asio::async_write(connection.stream, asio::buffer(kAccessDenied), use_tuple);
 }
 
+// The name's own addresses (the Host's, or the SNI's) must include the one the client was
+// going to: otherwise an allowed name opens a way to any address.
+awaitable<bool> host_lives_at(const http::Target& target, const tcp::endpoint& destination,
+                              const config::Upstream& settings) {
+  auto resolved = co_await act::resolve_upstream(target, settings);
+  auto address = unmapped(destination.address());
+  co_return !resolved.failure &&
+      std::any_of(resolved.endpoints.begin(), resolved.endpoints.end(),
+                  [&](const tcp::endpoint& e) { return unmapped(e.address()) == address; });
+}
+
 // A TLS connection: decided on its server name exactly as a CONNECT's first bytes are.
 awaitable<void> serve_tls(Connection& connection, const tcp::endpoint& destination,
                           const tls::FirstBytes& first) {
@@ -112,6 +123,18 @@ awaitable<void> serve_tls(Connection& connection, const tcp::endpoint& destinati
     exchange.record(connection);
     co_return;
   }
+  // A spliced tunnel is never verified, so an allowed SNI sent to a VPN server's address
+  // would pass; an intercepted one would fail on the certificate, but later and less
+  // clearly. Both are refused here, as plain HTTP is on its Host.
+  if (!server_name.empty() &&
+      !co_await host_lives_at(target, destination, context.config.upstream)) {
+    outcome.decision = connection.policy->host_mismatch(exchange.client);
+    outcome.status = 403;
+    outcome.tls = "alert";
+    co_await send_alert(connection);
+    exchange.record(connection);
+    co_return;
+  }
   std::vector<tcp::endpoint> endpoints{destination};
   auto connected =
       co_await act::connect_endpoints(endpoints, target, context.config.timeouts.connect);
@@ -127,23 +150,13 @@ awaitable<void> serve_tls(Connection& connection, const tcp::endpoint& destinati
   outcome.status = 200;
   auto plan = connection.policy->tls_plan(exchange.client, target.host);
   if (plan.inspect && context.tls.leaves && !server_name.empty() &&
-      !context.tls.pinned.contains(server_name)) {
+      !spliced_after_failure(context, exchange.client, plan, server_name)) {
     co_await intercept(connection, exchange, target, server_name, plan.settings,
                        std::move(*connected.stream));
     co_return;
   }
   co_await splice_tunnel(connection, exchange, *connected.stream);
   exchange.record(connection);
-}
-
-// The Host's own addresses must include the one the client was going to.
-awaitable<bool> host_lives_at(const http::Target& target, const tcp::endpoint& destination,
-                              const config::Upstream& settings) {
-  auto resolved = co_await act::resolve_upstream(target, settings);
-  auto address = unmapped(destination.address());
-  co_return !resolved.failure &&
-      std::any_of(resolved.endpoints.begin(), resolved.endpoints.end(),
-                  [&](const tcp::endpoint& e) { return unmapped(e.address()) == address; });
 }
 
 // Origin-form requests, one after another on the connection, each sent only to the

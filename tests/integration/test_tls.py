@@ -246,8 +246,8 @@ class InterceptionTest(ProxyTestCase):
 
 class InspectFailureTest(ProxyTestCase):
     """A client that refuses the district certificate (a pinned app, or a device without the
-    CA): counted by reason, and with `on_inspect_failure: splice` that host is spliced from
-    then on so the app keeps working."""
+    CA): counted by reason, and with `on_inspect_failure: splice` that host is spliced for
+    that client from then on so the app keeps working."""
 
     @classmethod
     def setUpClass(cls):
@@ -285,6 +285,14 @@ class InspectFailureTest(ProxyTestCase):
         self.assertEqual(second.body, b"hello from secure.test /feed")
         self.proxy.wait_audit(lambda e: e.get("sni") == "pinned.instagram.com"
                               and e.get("tls") == "splice", message="the retry spliced")
+        # Only for that client: anyone can fail a handshake on purpose, and that must not
+        # turn off inspection of the host for everyone else.
+        other = curl_request(self.proxy.port, url, "--cacert", self.upstream_ca.ca_cert,
+                             "--interface", "127.0.0.5")
+        self.assertNotEqual(other.rc, 0, other)
+        self.proxy.wait_audit(lambda e: e.get("client") == "127.0.0.5"
+                              and e.get("inspect_failure") == "client_rejected_certificate",
+                              message="another client's tunnel to the host still intercepted")
 
 
 class CaKeyProtectionTest(unittest.TestCase):

@@ -233,7 +233,8 @@ class TransparentProxyTest(ProxyTestCase):
     """Hallpass in the gateway with `transparent.listen` and the redirect rules. The contract:
     the original destination comes from SO_ORIGINAL_DST; plain HTTP is decided on its Host,
     which must resolve (upstream.resolve) to that destination, and is forwarded only there;
-    TLS is decided on its SNI and spliced to it, or refused with an alert; every audit line
+    TLS is decided on its SNI (which must resolve to that destination too) and spliced to it,
+    or refused with an alert; every audit line
     says "mode": "transparent"; a destination that is one of Hallpass's listeners is refused."""
 
     @classmethod
@@ -327,6 +328,14 @@ class TransparentProxyTest(ProxyTestCase):
         self.assertEqual((line.get("mode"), line.get("action")), ("transparent", "block"))
         self.assert_never_reached_the_blocked_address()
         self.assertEqual(self.origin.events(path="/smuggled"), [], "forwarded elsewhere")
+
+    def test_sni_of_an_allowed_site_sent_to_another_address_is_refused(self):
+        # The tunnel would be spliced unread: only the SNI's own addresses may be its end.
+        r = self.fetch(ALLOWED, BLOCKED4, "/smuggled-tls", "https", "--cacert", self.ca.ca_cert)
+        self.assertEqual(r.rc, 35, "expected a TLS handshake failure: %r" % r)
+        line = self.audit("the SNI mismatch", sni=ALLOWED, reason="anonymizer_host_mismatch")
+        self.assertEqual((line.get("mode"), line.get("action")), ("transparent", "block"))
+        self.assert_never_reached_the_blocked_address()
 
     def test_hallpass_upstream_connections_are_not_looped_back(self):
         direct = curl_in(self.net, "gateway", "http://%s/from-gateway" % netns.INTERNET4)
