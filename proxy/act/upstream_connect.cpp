@@ -1,5 +1,6 @@
 #include "filters/host.hpp"
 #include "filters/ip_address.hpp"
+#include "proxy/act/destination_guard.hpp"
 #include "proxy/act/upstream.hpp"
 
 namespace hallpass::act {
@@ -40,19 +41,6 @@ const std::string* find_override(const config::Upstream& settings, const http::T
 
 UpstreamFailure failure(unsigned status, std::string_view cause, std::string message) {
   return {status, cause, std::move(message)};
-}
-
-// Without an explicit resolve entry, loopback and unspecified destinations are refused:
-// otherwise any client could reach services that listen only on the gateway itself.
-bool forbidden_destination(const asio::ip::address& address, const config::Upstream& settings) {
-  if (settings.allow_loopback) {
-    return false;
-  }
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    auto v4 = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    return v4.is_loopback() || v4.is_unspecified();
-  }
-  return address.is_loopback() || address.is_unspecified();
 }
 
 }  // namespace
@@ -100,12 +88,15 @@ awaitable<Connected> connect_upstream(const http::Target& target, const config::
     co_return Connected{{}, std::move(*resolved.failure)};
   }
   if (!resolved.mapped) {
+    // Checked after resolution: a name that resolves to the gateway is the gateway. An
+    // explicit `upstream.resolve` entry is the operator's own choice and is not checked.
     for (const auto& endpoint : resolved.endpoints) {
-      if (forbidden_destination(endpoint.address(), settings)) {
+      if (auto reason = refused_destination(endpoint.address(), settings.allow_loopback)) {
         co_return Connected{
             {},
-            failure(403, "loopback_destination",
-                    "The proxy does not connect to its own machine (" + target.host + ").")};
+            failure(403, *reason,
+                    "The proxy does not connect to its own machine or to link-local addresses (" +
+                        target.host + ").")};
       }
     }
   }

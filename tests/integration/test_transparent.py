@@ -30,6 +30,7 @@ REDIRECT_RULES = os.path.join(SOURCE_DIR, "deploy", "gateway", "hallpass-redirec
 TPROXY_RULES = os.path.join(SOURCE_DIR, "deploy", "gateway", "hallpass-tproxy.nft")
 # A fixed port: the rules must name it, and it lives in a namespace this test just made.
 PORT = 3129
+EXPLICIT_PORT = 3130  # an explicit listener on the gateway's LAN address, for clients
 BLOCKED4 = "10.77.2.3"  # the blocked site's address, beside INTERNET4 on the internet side
 ALLOWED, ALLOWED6, BLOCKED = "allowed.test", "allowed6.test", "blocked-by-list.test"
 GATEWAY_ADDRESSES = {netns.GW_LAN4, netns.GW_LAN6, netns.GW_WAN4, netns.GW_WAN6, "127.0.0.1", "::1"}
@@ -247,6 +248,7 @@ class TransparentProxyTest(ProxyTestCase):
         cls.net.load_nft(REDIRECT_RULES, rule_defines())
         cls.proxy = netns.NetnsProxy(cls.net, "gateway", {
             "transparent": {"listen": ["0.0.0.0:%d" % PORT, "[::]:%d" % PORT]},
+            "listen": ["127.0.0.1:0", "%s:%d" % (netns.GW_LAN4, EXPLICIT_PORT)],
             "clients": [netns.CLIENT_NET4, netns.CLIENT_NET6],
             "buildings": {"default": {"block": [BLOCKED]}},
             "upstream": {"resolve": {ALLOWED: netns.INTERNET4, ALLOWED6: bracket(netns.INTERNET6),
@@ -336,6 +338,16 @@ class TransparentProxyTest(ProxyTestCase):
         line = self.audit("the SNI mismatch", sni=ALLOWED, reason="anonymizer_host_mismatch")
         self.assertEqual((line.get("mode"), line.get("action")), ("transparent", "block"))
         self.assert_never_reached_the_blocked_address()
+
+    def test_the_proxy_never_connects_to_the_gateways_own_addresses(self):
+        # Through the explicit listener, a client names the gateway's WAN address: a service
+        # there (the admin endpoint on a LAN address, say) must not be one request away.
+        r = curl_in(self.net, "client", "http://%s/own-address" % netns.GW_WAN4,
+                    "-x", "http://%s:%d" % (netns.GW_LAN4, EXPLICIT_PORT))
+        self.assertEqual((r.rc, r.status), (0, 403), r)
+        self.assertIn("local_destination", r.text)
+        line = self.audit("the refused destination", path="/own-address")
+        self.assertEqual((line.get("client"), line.get("status")), (netns.CLIENT4, 403))
 
     def test_hallpass_upstream_connections_are_not_looped_back(self):
         direct = curl_in(self.net, "gateway", "http://%s/from-gateway" % netns.INTERNET4)
