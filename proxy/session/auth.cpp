@@ -100,7 +100,13 @@ AuthOutcome authenticate(const filters::Policy& policy, std::string_view header)
     return {AuthOutcome::invalid, nullptr};
   }
   const auto* user = policy.find_user(std::string_view(credentials).substr(0, colon));
-  if (user == nullptr || !password_matches(credentials.substr(colon + 1), user->verifier)) {
+  if (user == nullptr) {
+    // As slow as a wrong password, so the time of a 407 does not tell which names exist.
+    static const std::string unknown_user = make_verifier("");
+    password_matches(credentials.substr(colon + 1), unknown_user);
+    return {AuthOutcome::invalid, nullptr};
+  }
+  if (!password_matches(credentials.substr(colon + 1), user->verifier)) {
     return {AuthOutcome::invalid, nullptr};
   }
   if (verified.size() >= 4096) {
