@@ -2,14 +2,22 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "proxy/config/file_source.hpp"
 
 namespace hallpass::server {
 
-FileWatch::FileWatch(const config::Config& config) {
+namespace {
+
+// Every file a policy build reads: a list folder's urls and patterns are optional, and one
+// that appears later is a change too.
+std::vector<std::string> watched_paths(const config::Config& config) {
   std::vector<std::string> paths = config.files;
   for (const auto& list : config.policy.lists) {
-    paths.push_back(list.folder + "/domains");
+    for (const char* file : {"/domains", "/urls", "/patterns"}) {
+      paths.push_back(list.folder + file);
+    }
   }
   for (const auto& [name, file] : config.rule_files) {
     paths.push_back(file);
@@ -20,10 +28,24 @@ FileWatch::FileWatch(const config::Config& config) {
   if (!config.users_file.empty()) {
     paths.push_back(config.users_file);
   }
-  for (const auto& path : paths) {
-    if (!path.starts_with(config::kEmbeddedPrefix)) {
-      seen_.push_back(look(path));
-    }
+  std::erase_if(paths,
+                [](const std::string& path) { return path.starts_with(config::kEmbeddedPrefix); });
+  return paths;
+}
+
+}  // namespace
+
+FileWatch::FileWatch(const config::Config& config) {
+  for (const auto& path : watched_paths(config)) {
+    seen_.push_back(look(path));
+  }
+}
+
+FileWatch::FileWatch(const config::Config& config, const FileWatch& before) {
+  for (const auto& path : watched_paths(config)) {
+    auto known = std::find_if(before.seen_.begin(), before.seen_.end(),
+                              [&](const Seen& seen) { return seen.path == path; });
+    seen_.push_back(known != before.seen_.end() ? *known : look(path));
   }
 }
 

@@ -15,6 +15,10 @@ class FileWatch {
  public:
   // Files of `config` on the real file system (the embedded tree never changes).
   explicit FileWatch(const config::Config& config);
+  // The files of a reloaded `config`. A file `before` watched keeps the state `before` saw
+  // when it reported the change, that is from before the reload read it: an edit made while
+  // the reload was reading is then a change at the next look, never lost.
+  FileWatch(const config::Config& config, const FileWatch& before);
   // True when any watched file changed since construction or the last call that said so.
   bool changed();
 

@@ -255,7 +255,7 @@ awaitable<void> Server::State::watch_files() {
     if (watch.changed()) {
       spdlog::info("watched files changed: reloading");
       if (auto fresh = reload()) {
-        watch = FileWatch(*fresh);
+        watch = FileWatch(*fresh, watch);
       }
     }
   }

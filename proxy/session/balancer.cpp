@@ -13,8 +13,6 @@ constexpr http::Refusal kMissing{400, "proxy_protocol_missing",
                                  "The load balancer did not say whose connection this is."};
 constexpr http::Refusal kInvalid{400, "proxy_protocol_invalid",
                                  "The load balancer's PROXY header is malformed."};
-constexpr http::Refusal kNotAllowed{403, "client_not_allowed",
-                                    "This network is not allowed to use the district's proxy."};
 
 std::string_view buffered(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
@@ -64,7 +62,7 @@ awaitable<bool> learn_client_from_balancer(Connection& connection,
   connection.client = connection.policy->identify(client);
   connection.client_text = client.to_string();
   if (!connection.policy->client_allowed(client)) {
-    co_await refuse(connection, kNotAllowed);
+    co_await refuse(connection, kClientNotAllowed);
     co_return false;
   }
   co_return true;

@@ -16,7 +16,7 @@ namespace hallpass::session {
 
 struct Connection {
   SessionContext& context;
-  std::shared_ptr<const filters::Policy> policy;  // pinned for the connection's lifetime
+  std::shared_ptr<const filters::Policy> policy;  // the worker's, as of the last request
   filters::Client client;
   std::string client_text;
   beast::tcp_stream stream;
@@ -24,7 +24,15 @@ struct Connection {
   std::string_view mode = "explicit";  // or "transparent": how the client reached the proxy
 
   std::chrono::steady_clock::duration idle() const;
+  // A reload reaches an open connection at its next request: a browser keeps its
+  // connection to the proxy for minutes, and what the reload blocks must be blocked on it
+  // too. The client is identified again (its building or role may have moved); false when
+  // the new policy no longer lets it in.
+  bool follow_reload();
 };
+
+inline constexpr http::Refusal kClientNotAllowed{
+    403, "client_not_allowed", "This network is not allowed to use the district's proxy."};
 
 // One request from head to record.
 struct Exchange {

@@ -34,6 +34,16 @@ std::chrono::steady_clock::duration Connection::idle() const {
   return to_duration(context.config.timeouts.idle);
 }
 
+bool Connection::follow_reload() {
+  if (policy == context.policy) {
+    return true;
+  }
+  policy = context.policy;
+  auto address = client.address;
+  client = policy->identify(address);
+  return policy->client_allowed(address);
+}
+
 Exchange::Exchange(Connection& connection, std::string_view method)
     : client(connection.client), started(std::chrono::steady_clock::now()) {
   auto& context = connection.context;
@@ -158,9 +168,15 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
     if (!co_await read_request(connection, parser, first)) {
       co_return;
     }
+    bool allowed = connection.follow_reload();
     auto method = parser.get().method_string();
     Exchange exchange(connection, std::string_view(method.data(), method.size()));
     exchange.version = parser.get().version();
+    if (!allowed) {
+      co_await exchange.refuse(connection, kClientNotAllowed);
+      exchange.record(connection);
+      co_return;
+    }
     if (connection.policy->auth().enabled) {
       auto verdict = co_await identify_user(connection, parser, exchange);
       if (verdict == UserVerdict::refused_keep_alive) {

@@ -104,6 +104,11 @@ awaitable<void> request_loop(Connection& connection, tls::TlsStream& client, Exc
     exchange.outcome.user = tunnel.outcome.user;
     exchange.outcome.server_name = tunnel.outcome.server_name;
     exchange.outcome.tls = tunnel.outcome.tls;
+    if (!connection.follow_reload()) {
+      co_await exchange.refuse(connection, client, kClientNotAllowed);
+      exchange.record(connection);
+      co_return;
+    }
     if (head.kind == http::HeadOutcome::refused) {
       co_await exchange.refuse(connection, client, head.refusal);
       exchange.record(connection);

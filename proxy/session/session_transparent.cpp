@@ -168,10 +168,16 @@ awaitable<void> serve_http(Connection& connection, const tcp::endpoint& destinat
     if (!co_await read_request(connection, parser, first)) {
       co_return;
     }
+    bool allowed = connection.follow_reload();
     auto& request = parser.get();
     auto method = request.method_string();
     Exchange exchange(connection, std::string_view(method.data(), method.size()));
     exchange.version = request.version();
+    if (!allowed) {
+      co_await exchange.refuse(connection, kClientNotAllowed);
+      exchange.record(connection);
+      co_return;
+    }
     auto path = std::string(request.target());
     auto host_header = request[bhttp::field::host];
     auto split = filters::split_host_port(std::string_view(host_header.data(), host_header.size()));

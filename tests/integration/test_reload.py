@@ -47,6 +47,46 @@ class ReloadTest(ProxyTestCase):
         self.assertEqual(self.status("http://second.test/kept"), 403)
         self.assertGreaterEqual(self.proxy.metrics().sum("hallpass_config_reload_failures_total"), 1)
 
+    def test_a_reload_reaches_a_connection_already_open(self):
+        # A browser keeps its connection to the proxy open for minutes: what a reload
+        # blocks must be blocked on it at its next request, not when it closes.
+        self.addCleanup(self.restore_list)
+        with RawClient(self.proxy.port, timeout=10) as c:
+            c.send(b"GET http://second.test/open-1 HTTP/1.1\r\nHost: second.test\r\n\r\n")
+            status, _, _ = c.read_response()
+            self.assertEqual(status, 200)
+            mark = self.proxy.mark()
+            write_list(os.path.join(self.lists, "watched"), ["first.test", "second.test"])
+            self.proxy.wait_for_line(r"policy reloaded", start=mark)
+            c.send(b"GET http://second.test/open-2 HTTP/1.1\r\nHost: second.test\r\n\r\n")
+            status, _, body = c.read_response()
+            self.assertEqual(status, 403)
+            self.assertIn(b"second.test", body)
+        self.assertEqual([r for r in self.origin.snapshot() if "open-2" in r["target"]], [])
+
+    def test_an_edited_urls_file_applies_without_sighup(self):
+        urls = os.path.join(self.lists, "watched", "urls")
+        self.assertEqual(self.status("http://steady.test/by-url/before"), 200)
+        mark = self.proxy.mark()
+        with open(urls + ".tmp", "w") as f:
+            f.write("steady.test/by-url\n")
+        os.replace(urls + ".tmp", urls)
+        self.addCleanup(self.remove_and_wait, urls)
+        self.proxy.wait_for_line(r"policy reloaded", start=mark)
+        self.assertEqual(self.status("http://steady.test/by-url/after"), 403)
+        self.assertEqual(self.status("http://steady.test/elsewhere"), 200)
+
+    def remove_and_wait(self, path):
+        mark = self.proxy.mark()
+        os.remove(path)
+        self.proxy.wait_for_line(r"policy reloaded", start=mark)
+
+    def restore_list(self):
+        # The next test starts from the first list: wait until the proxy has it too.
+        mark = self.proxy.mark()
+        write_list(os.path.join(self.lists, "watched"), ["first.test"])
+        self.proxy.wait_for_line(r"policy reloaded", start=mark)
+
     def test_reloads_under_traffic_lose_no_request(self):
         results = []
         stop = threading.Event()
