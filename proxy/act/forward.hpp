@@ -12,6 +12,7 @@
 #include "filters/types.hpp"
 #include "proxy/act/content_inspection.hpp"
 #include "proxy/act/headers.hpp"
+#include "proxy/act/held_budget.hpp"
 #include "proxy/act/relay.hpp"
 #include "proxy/act/upstream.hpp"
 #include "proxy/act/websocket_relay.hpp"
@@ -35,6 +36,7 @@ struct ForwardContext {
   // Set for a WebSocket upgrade: a 101 hands the connection to relay_websocket.
   MessageInspection* websocket = nullptr;
   std::size_t websocket_hold = 1024 * 1024;
+  HeldBudget* held_budget = nullptr;  // shared by every worker; null: no cap
 };
 
 struct BlockedRedirect {
@@ -55,6 +57,9 @@ struct ForwardResult {
 };
 
 inline constexpr http::Refusal kBadBody{400, "bad_body", "The request body is malformed."};
+inline constexpr http::Refusal kHeldBudget{
+    503, "held_bytes_limit",
+    "The proxy is holding as many request bodies for checking as it may; try again shortly."};
 
 // A GET asking to become a WebSocket (RFC 6455 §4.1).
 bool is_websocket_upgrade(const bhttp::request<bhttp::buffer_body>& request);
@@ -85,30 +90,33 @@ struct ResponseBuffer {
 // body is forwarded unjudged, or under `on_oversize: block` not at all: `first` stays
 // empty). Every piece read is fed to the scanner. False: bad framing.
 template <typename ClientStream>
-awaitable<bool> read_first_body(ClientStream& client, beast::flat_buffer& client_buffer,
-                                RequestParser& request, ForwardContext& context,
-                                std::chrono::steady_clock::duration wait, std::string& held,
-                                std::optional<std::span<char>>& first) {
+awaitable<std::optional<http::Refusal>> read_first_body(
+    ClientStream& client, beast::flat_buffer& client_buffer, RequestParser& request,
+    ForwardContext& context, std::chrono::steady_clock::duration wait, std::string& held,
+    HeldCharge& charge, std::optional<std::span<char>>& first) {
   auto* content = context.content;
   bool hold = content != nullptr && content->holds();
   for (;;) {
     auto [ec, n] = co_await read_body_piece(client, client_buffer, request, context.buffer, wait);
     if (ec) {
-      co_return false;
+      co_return kBadBody;
     }
     if (content != nullptr) {
       content->feed(std::string_view(context.buffer.data(), n));
     }
     if (!hold) {
       first = context.buffer.first(n);
-      co_return true;
+      co_return std::nullopt;
+    }
+    if (!charge.take(n)) {
+      co_return kHeldBudget;
     }
     held.append(context.buffer.data(), n);
     if (request.is_done() || held.size() >= content->hold_bytes()) {
       if (request.is_done() || content->over_hold_limit()) {
         first = std::span<char>(held);
       }
-      co_return true;
+      co_return std::nullopt;
     }
   }
 }
@@ -185,10 +193,11 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   auto* content = context.content;
   std::optional<std::span<char>> first;
   std::string held;
+  HeldCharge charge(context.held_budget);
   if (has_body) {
-    if (!co_await read_first_body(client, client_buffer, request, context, client_wait, held,
-                                  first)) {
-      result.refusal = kBadBody;
+    if (auto refusal = co_await read_first_body(client, client_buffer, request, context,
+                                                client_wait, held, charge, first)) {
+      result.refusal = *refusal;
       co_return result;
     }
     if (content != nullptr && content->holds() && (request.is_done() || !first) &&

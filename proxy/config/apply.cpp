@@ -10,7 +10,11 @@ namespace {
 
 void apply_limits(Limits& limits, const YAML::Node& node, const YamlReader& r) {
   r.expect_keys(node, "limits",
-                {"max_connections", "max_head_bytes", "max_header_count", "max_line_bytes"});
+                {"max_connections", "max_head_bytes", "max_header_count", "max_line_bytes",
+                 "max_held_bytes"});
+  if (auto n = node["max_held_bytes"]) {
+    limits.max_held_bytes = r.count(n, "limits.max_held_bytes");
+  }
   if (auto n = node["max_connections"]) {
     limits.max_connections = r.count(n, "limits.max_connections");
   }

@@ -19,6 +19,7 @@ struct Limits {
   std::size_t max_head_bytes = 65536;
   std::size_t max_header_count = 100;
   std::size_t max_line_bytes = 16384;
+  std::size_t max_held_bytes = 256 * 1024 * 1024;  // request bodies held for judging, in all
 };
 
 struct Timeouts {

@@ -63,6 +63,7 @@ struct Server::State {
   std::unique_ptr<record::Recorder> recorder;
   tls::Services tls;
   std::atomic<std::size_t> open_connections{0};
+  std::unique_ptr<act::HeldBudget> held_budget;
   std::atomic<bool> ready{false};
   asio::io_context control{1};
   tcp::acceptor admin{control};
@@ -88,11 +89,13 @@ Server::Server(std::string config_path, config::Config config,
 Server::~Server() = default;
 
 void Server::State::listen() {
+  held_budget = std::make_unique<act::HeldBudget>(config.limits.max_held_bytes);
   auto count = std::max(1u, std::thread::hardware_concurrency());
   std::uint32_t id_prefix = std::random_device{}();
   for (unsigned i = 0; i < count; ++i) {
     workers.push_back(std::make_unique<Worker>(config, *recorder, tls, i, id_prefix));
     workers.back()->context.policy = policy;
+    workers.back()->context.held_budget = held_budget.get();
   }
   for (const auto& text : config.listen) {
     auto endpoint = accept::parse_listen_address(text);

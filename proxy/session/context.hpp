@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "filters/policy.hpp"
+#include "proxy/act/held_budget.hpp"
 #include "proxy/act/upstream.hpp"
 #include "proxy/config/config.hpp"
 #include "proxy/http/beast.hpp"
@@ -34,6 +35,7 @@ struct SessionContext {
   BufferPool buffers;
   // Replaced by a reload (posted to this worker); each connection pins its own copy.
   std::shared_ptr<const filters::Policy> policy;
+  act::HeldBudget* held_budget = nullptr;  // the server's, shared by every worker
   bool draining = false;
   // Connections waiting for a request head: a drain closes them at once.
   std::unordered_set<beast::tcp_stream*> waiting;

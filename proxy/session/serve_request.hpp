@@ -139,7 +139,8 @@ awaitable<bool> serve_request(Connection& connection, Stream& stream, RequestPar
                                       judge,
                                       content && body_scanned ? &*content : nullptr,
                                       websocket ? &*websocket : nullptr,
-                                      context.config.content_hold_bytes};
+                                      context.config.content_hold_bytes,
+                                      context.held_budget};
   auto result =
       co_await act::forward(stream, connection.buffer, parser, target, forward_context, link);
   outcome.bytes_from_client = result.bytes_from_client;

@@ -296,6 +296,52 @@ class ContentTest(ProxyTestCase):
                                              "pattern": "testwords-forbidden", "severity": "high"}])
 
 
+class HeldBudgetTest(ProxyTestCase):
+    """limits.max_held_bytes: the bodies held for judging, all connections together. A
+    request that would pass it gets 503 and is never forwarded unjudged; what a request
+    held is given back when it is done."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hallpass-held-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        with open(os.path.join(cls.tmp, "testwords.yaml"), "w") as f:
+            f.write(TEST_WORDS)
+        cls.origin = Origin()
+        cls.addClassCleanup(cls.origin.close)
+        cls.proxy = cls.start_proxy({
+            "limits": {"max_held_bytes": 16384},
+            "content": {
+                "patterns": {"testwords": os.path.join(cls.tmp, "testwords.yaml")},
+                "thresholds": {"testwords": {"flag": 10, "block": 100}},
+                "hold_bytes": 1048576,
+            },
+            "upstream": {"resolve": {"forum.test": cls.origin.addr}},
+        })
+
+    def post(self, path, body):
+        return curl_request(self.proxy.port, "http://forum.test" + path, "--data-binary", "@-",
+                            "-H", "Content-Type: text/plain", input=body)
+
+    def test_a_body_past_the_shared_budget_gets_503_and_is_not_sent(self):
+        r = self.post("/held-too-much", b"y" * 100000)
+        self.assertEqual(r.status, 503, r)
+        self.assertIn("held_bytes_limit", r.text)
+        line = self.proxy.wait_audit(lambda e: e.get("path") == "/held-too-much",
+                                     message="the refused post audited")
+        self.assertEqual((line["action"], line["reason"]), ("block", "held_bytes_limit"))
+        self.assertNotIn("/held-too-much", [rec["path"] for rec in self.origin.snapshot()])
+
+    def test_bodies_within_it_pass_and_give_their_bytes_back(self):
+        # Each holds 12 KB of the 16 KB budget: the second and third fit only if the first
+        # gave its bytes back.
+        for n in range(3):
+            r = self.post("/held-%d" % n, b"x" * 12000)
+            self.assertEqual(r.status, 200, r)
+            got = self.origin.wait_request(lambda rec, n=n: rec["path"] == "/held-%d" % n)
+            self.assertEqual(got["body_len"], 12000)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
