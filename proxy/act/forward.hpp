@@ -57,6 +57,8 @@ struct ForwardResult {
 };
 
 inline constexpr http::Refusal kBadBody{400, "bad_body", "The request body is malformed."};
+inline constexpr http::Refusal kTrailerFields{
+    400, "trailer_fields", "Request trailer fields are not accepted by this proxy."};
 inline constexpr http::Refusal kHeldBudget{
     503, "held_bytes_limit",
     "The proxy is holding as many request bodies for checking as it may; try again shortly."};
@@ -194,10 +196,19 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
   std::optional<std::span<char>> first;
   std::string held;
   HeldCharge charge(context.held_budget);
+  // Beast adds a chunked body's trailer fields to the message's own fields, and the head goes
+  // upstream only after the first piece: a body that ends within it would carry its trailers
+  // as headers ("Host: evil.test"), past the pre-scan. No browser sends request trailers, so
+  // a request with any is refused; trailers of a body already streaming are never written.
+  auto fields_before = std::distance(req.begin(), req.end());
   if (has_body) {
     if (auto refusal = co_await read_first_body(client, client_buffer, request, context,
                                                 client_wait, held, charge, first)) {
       result.refusal = *refusal;
+      co_return result;
+    }
+    if (std::distance(req.begin(), req.end()) != fields_before) {
+      result.refusal = kTrailerFields;
       co_return result;
     }
     if (content != nullptr && content->holds() && (request.is_done() || !first) &&

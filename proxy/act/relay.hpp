@@ -2,6 +2,7 @@
 // shape of Beast's `relay()` example: no body is ever held whole.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -33,7 +34,8 @@ awaitable<std::pair<error_code, std::size_t>> read_body_piece(
   body.size = buffer.size();
   if constexpr (std::is_same_v<InBuffer, beast::flat_buffer>) {
     if (in_buffer.capacity() - in_buffer.size() < kReadRoom) {
-      in_buffer.reserve(in_buffer.size() + kReadRoom);
+      // Never past max_size, which would throw: a full buffer makes the read fail instead.
+      in_buffer.reserve(std::min(in_buffer.size() + kReadRoom, in_buffer.max_size()));
     }
   }
   beast::get_lowest_layer(in).expires_after(deadline);

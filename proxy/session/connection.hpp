@@ -31,6 +31,14 @@ struct Connection {
   bool follow_reload();
 };
 
+// The client's read buffer holds a request head, a chunk-size line with its extensions, or
+// a trailer section: never a body, which goes through lent buffers. Beast keeps a whole line
+// or section in it to parse it, so without a cap one 32 MiB chunk extension or trailer pins
+// 32 MiB; past the cap the read fails and the request is refused as malformed.
+inline std::size_t client_buffer_limit(const config::Limits& limits) {
+  return limits.max_head_bytes + 256 * 1024;
+}
+
 inline constexpr http::Refusal kClientNotAllowed{
     403, "client_not_allowed", "This network is not allowed to use the district's proxy."};
 

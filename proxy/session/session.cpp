@@ -153,6 +153,7 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
   }
   socket.set_option(tcp::no_delay(true), ec);
   Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)), {}};
+  connection.buffer.max_size(client_buffer_limit(context.config.limits));
   auto address = accept::to_ip_address(peer);
   if (accept::is_trusted_balancer(context.config.proxy_protocol_trusted, address)) {
     if (!co_await learn_client_from_balancer(connection, address)) {

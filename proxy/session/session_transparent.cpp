@@ -223,6 +223,7 @@ awaitable<void> serve_transparent(tcp::socket socket, SessionContext& context,
   auto destination = original_destination(socket);
   Connection connection{context, context.policy, {}, {}, beast::tcp_stream(std::move(socket)),
                         {},      "transparent"};
+  connection.buffer.max_size(client_buffer_limit(context.config.limits));
   auto address = accept::to_ip_address(peer);
   connection.client = connection.policy->identify(address);
   connection.client_text = address.to_string();
