@@ -82,6 +82,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/certs/README.md DESTINATION ${HALLPASS_SHARE
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/certs/guides DESTINATION ${HALLPASS_SHARE_DIR}/certs)
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/decisions.md
+              ${PROJECT_SOURCE_DIR}/SECURITY.md ${PROJECT_SOURCE_DIR}/deploy/package/copyright
         DESTINATION share/doc/hallpass)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/README.md DESTINATION share/doc/hallpass/deploy)
 
