@@ -127,6 +127,10 @@ std::optional<std::string> normalize_host(std::string_view host) {
 
 bool normalize_host(std::string_view host, std::string& out) {
   thread_local std::string ascii;
+  if (host.find('\0') != std::string_view::npos) {
+    out.clear();
+    return false;  // the C libraries below would stop at it and accept the part before
+  }
   if (has_non_ascii(host)) {
     if (!to_ascii(host, ascii)) {
       out.clear();
@@ -155,6 +159,10 @@ bool normalize_host(std::string_view host, std::string& out) {
       return false;
     }
     out.push_back(c);
+  }
+  if (out.back() == '.') {
+    out.clear();
+    return false;  // "blocked.test.." would slip past every list as "blocked.test."
   }
   if (ends_in_number(out)) {
     auto address = whatwg_ipv4(out);

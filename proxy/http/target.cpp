@@ -28,7 +28,15 @@ TargetOutcome parse_absolute_target(std::string_view text) {
     return {std::nullopt, kBadScheme};
   }
   auto host = filters::normalize_host(url.encoded_host());
-  if (!host || (url.has_port() && url.port_number() == 0)) {
+  // Boost.URL 1.81 reads "a.test:80x/" as port 80 and path "x/", and wraps "a.test:99999"
+  // to port 34463 (boostorg/url#636, #666): the port is checked from its text here.
+  auto port_text = url.port();
+  bool bad_port =
+      url.has_port() && (port_text.empty() || port_text.size() > 5 ||
+                         port_text.find_first_not_of("0123456789") != std::string_view::npos ||
+                         std::stoul(std::string(port_text)) > 65535 || url.port_number() == 0);
+  auto path = url.encoded_path();
+  if (!host || bad_port || (!path.empty() && !path.starts_with('/'))) {
     return {std::nullopt, kBadHost};
   }
   Target target;

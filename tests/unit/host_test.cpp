@@ -50,7 +50,17 @@ INSTANTIATE_TEST_SUITE_P(
                     HostCase{"1.2.3.256", nullptr}, HostCase{"1.2.3.4.5", nullptr},
                     HostCase{"4294967296", nullptr}, HostCase{"08.1.1.1", nullptr},
                     HostCase{"example.0x1g", "example.0x1g"}, HostCase{"1.example", "1.example"},
-                    HostCase{"example.123", nullptr}));
+                    HostCase{"example.123", nullptr},
+                    // Found by fuzz_host: one trailing dot is the same name; two are no name.
+                    HostCase{"nordvpn.com..", nullptr}, HostCase{"[::1].", nullptr}));
+
+// A NUL ends the name for the C libraries (libidn2, inet_pton): refused before them, or
+// "blocked.test\0é" would be judged as "blocked.test" (found by fuzz_host).
+TEST(NormalizeHost, RefusesANulAnywhere) {
+  EXPECT_FALSE(normalize_host(std::string("blocked.test\0\xc3\xa9", 15)));
+  EXPECT_FALSE(normalize_host(std::string("[::fd\0\0\0192.0.2.1]", 17)));
+  EXPECT_FALSE(normalize_host(std::string("a\0.example", 10)));
+}
 
 TEST(SplitHostPort, SplitsNamesAndBracketedAddresses) {
   auto plain = split_host_port("example.com:443");

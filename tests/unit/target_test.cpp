@@ -48,6 +48,15 @@ TEST(AbsoluteTarget, RefusesWhatAForwardProxyCannotServe) {
   EXPECT_FALSE(parse_absolute_target("http://exa%20mple.com/").target);
   EXPECT_FALSE(parse_absolute_target("http:///path").target);
   EXPECT_FALSE(parse_absolute_target("http://example.com:0/").target);
+  // Found by fuzz_url_target: Boost.URL 1.81 reads these as port 80 with path "x/", and as
+  // port 34463 (the number wraps).
+  EXPECT_FALSE(parse_absolute_target("http://example.com:80x/").target);
+  EXPECT_FALSE(parse_absolute_target("http://example.com:99999/").target);
+  EXPECT_FALSE(parse_absolute_target("http://example.com:000080/").target);
+  ASSERT_TRUE(parse_absolute_target("http://example.com:65535/").target);
+  EXPECT_EQ(parse_absolute_target("http://example.com:65535/").target->port, 65535);
+  // A trailing double dot would slip past every list as "example.com."
+  EXPECT_FALSE(parse_absolute_target("http://nordvpn.com../").target);
 }
 
 TEST(ConnectTarget, NeedsHostAndPort) {
