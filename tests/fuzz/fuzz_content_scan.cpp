@@ -7,8 +7,6 @@
 // Input: byte 0 picks the Content-Type (low 3 bits) and the Content-Encoding (next 2 bits;
 // compressed here, so the fuzzer writes text); byte 1 where the body is cut in two; the rest
 // is the body.
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -21,6 +19,7 @@
 #include "proxy/act/content_inspection.hpp"
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/load.hpp"
+#include "tests/fuzz/deflate_text.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -52,20 +51,6 @@ const Fixture& fixture() {
     return Fixture{policy, client};
   }();
   return built;
-}
-
-std::string compress(std::string_view text, int window_bits) {
-  z_stream z{};
-  FUZZ_CHECK(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  FUZZ_CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
 }
 
 filters::ContentVerdict scan(std::string_view type, std::string_view coding, std::string_view first,
@@ -120,9 +105,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
   std::string body(text);
   if (coding == "gzip") {
-    body = compress(text, 16 + 15);
+    body = fuzz::deflate_text(text, 16 + 15);
   } else if (coding == "deflate") {
-    body = compress(text, 15);
+    body = fuzz::deflate_text(text, 15);
   }
   auto whole = scan(type, coding, body, {});
   FUZZ_CHECK(whole.score >= 0 && whole.score <= filters::ContentScanner::kMaxScore);

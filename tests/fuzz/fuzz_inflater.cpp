@@ -9,13 +9,12 @@
 // (bits 2-5), a raw stream for "deflate" (bit 6) and the mode (bit 7: compress here);
 // byte 1 where the stream is cut in two; byte 2 the output budget; the rest is the
 // compressed stream or the text to compress.
-#include <zlib.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "filters/inflater.hpp"
+#include "tests/fuzz/deflate_text.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -54,20 +53,6 @@ int window_bits(Inflater::Format format, bool raw_deflate) {
   return 15;
 }
 
-std::string compress(std::string_view text, int bits, int level) {
-  z_stream z{};
-  FUZZ_CHECK(deflateInit2(&z, level, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  FUZZ_CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -81,8 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data + 3), size - 3);
   std::string compressed;
   if (compress_here) {
-    compressed =
-        compress(input, window_bits(format, (data[0] & 0x40) != 0), ((data[0] >> 2) & 15) % 10);
+    compressed = hallpass::fuzz::deflate_text(input, window_bits(format, (data[0] & 0x40) != 0),
+                                              ((data[0] >> 2) & 15) % 10);
   }
   std::string_view stream = compress_here ? std::string_view(compressed) : input;
 
