@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <charconv>
+
 #include "filters/host.hpp"
 
 namespace hallpass::http {
@@ -31,10 +33,12 @@ TargetOutcome parse_absolute_target(std::string_view text) {
   // Boost.URL 1.81 reads "a.test:80x/" as port 80 and path "x/", and wraps "a.test:99999"
   // to port 34463 (boostorg/url#636, #666): the port is checked from its text here.
   auto port_text = url.port();
-  bool bad_port =
-      url.has_port() && (port_text.empty() || port_text.size() > 5 ||
-                         port_text.find_first_not_of("0123456789") != std::string_view::npos ||
-                         std::stoul(std::string(port_text)) > 65535 || url.port_number() == 0);
+  unsigned port = 0;
+  auto [port_end, port_error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  bool bad_port = url.has_port() &&
+                  (port_text.empty() || port_text.size() > 5 || port_error != std::errc{} ||
+                   port_end != port_text.data() + port_text.size() || port == 0 || port > 65535);
   auto path = url.encoded_path();
   if (!host || bad_port || (!path.empty() && !path.starts_with('/'))) {
     return {std::nullopt, kBadHost};
