@@ -29,9 +29,13 @@ void YamlReader::fail(const YAML::Node& node, const std::string& key,
 }
 
 void YamlReader::expect_map(const YAML::Node& node, const std::string& key) const {
+  if (!node.IsDefined()) {
+    fail(node, key, "missing; this key is required");
+  }
   if (!node.IsMap()) {
     fail(node, key, "expected a mapping");
   }
+  context_line_ = line(node);
 }
 
 void YamlReader::expect_keys(const YAML::Node& node, const std::string& key,
@@ -46,6 +50,9 @@ void YamlReader::expect_keys(const YAML::Node& node, const std::string& key,
 }
 
 std::string YamlReader::string(const YAML::Node& node, const std::string& key) const {
+  if (!node.IsDefined()) {
+    fail(node, key, "missing; this key is required");
+  }
   if (!node.IsScalar()) {
     fail(node, key, "expected a single value");
   }

@@ -24,7 +24,11 @@ class YamlReader {
   explicit YamlReader(std::string file) : file_(std::move(file)) {}
 
   const std::string& file() const { return file_; }
-  int line(const YAML::Node& node) const { return node.Mark().line + 1; }
+  // A missing key has no position of its own (yaml-cpp throws on asking), so it reports the
+  // line of the mapping that should have held it: the last one checked with expect_map.
+  int line(const YAML::Node& node) const {
+    return node.IsDefined() ? node.Mark().line + 1 : context_line_;
+  }
   [[noreturn]] void fail(const YAML::Node& node, const std::string& key,
                          const std::string& detail) const;
 
@@ -45,6 +49,8 @@ class YamlReader {
 
  private:
   std::string file_;
+  // Mutable because checking a mapping is a read; a reader belongs to one load on one thread.
+  mutable int context_line_ = 0;
 };
 
 }  // namespace hallpass::config

@@ -43,6 +43,8 @@ constexpr Refusal kBadCoding{400, "bad_transfer_encoding",
                              "Only Transfer-Encoding: chunked is accepted."};
 constexpr Refusal kLengthAndCoding{400, "content_length_with_transfer_encoding",
                                    "The request has both Content-Length and Transfer-Encoding."};
+constexpr Refusal kOldVersionCoding{400, "transfer_encoding_in_http10",
+                                    "An HTTP/1.0 request cannot use Transfer-Encoding."};
 constexpr Refusal kTwoHosts{400, "duplicate_host", "The request has more than one Host header."};
 
 // Facts gathered across header lines that only mean something together.
@@ -97,6 +99,7 @@ std::optional<Refusal> prescan_head(std::string_view head, const HeadLimits& lim
   Framing framing;
   std::size_t header_count = 0;
   bool request_line = true;
+  bool http11 = false;
   while (!head.empty()) {
     auto lf = head.find('\n');
     if (lf == std::string_view::npos || lf == 0 || head[lf - 1] != '\r') {
@@ -117,6 +120,7 @@ std::optional<Refusal> prescan_head(std::string_view head, const HeadLimits& lim
     }
     if (request_line) {
       request_line = false;
+      http11 = line.ends_with(" HTTP/1.1");
       continue;
     }
     if (++header_count > limits.max_header_count) {
@@ -129,7 +133,30 @@ std::optional<Refusal> prescan_head(std::string_view head, const HeadLimits& lim
   if (framing.has_length && framing.coding_headers > 0) {
     return kLengthAndCoding;
   }
+  // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing (a 1.0 hop in between
+  // would read the body up to the close), and the connection must end with the message.
+  // Refusing it is the one answer no reader can take differently.
+  if (framing.coding_headers > 0 && !http11) {
+    return kOldVersionCoding;
+  }
   return std::nullopt;
+}
+
+Refusal refuse_unfinished_head(std::string_view data, const HeadLimits& limits) {
+  auto last_crlf = data.rfind("\r\n");
+  auto complete =
+      last_crlf == std::string_view::npos ? std::string_view{} : data.substr(0, last_crlf + 2);
+  auto unfinished = data.substr(complete.size());
+  if (auto refusal = prescan_head(complete, limits)) {
+    return *refusal;
+  }
+  if (unfinished.find('\n') != std::string_view::npos) {
+    return kBareLf;
+  }
+  if (unfinished.size() > limits.max_line_bytes) {
+    return complete.empty() ? kLongUri : kLongLine;
+  }
+  return kHeadSize;
 }
 
 }  // namespace hallpass::http

@@ -25,4 +25,9 @@ struct Refusal {
 // `head` is the request line and header lines up to and including the blank line.
 std::optional<Refusal> prescan_head(std::string_view head, const HeadLimits& limits);
 
+// The answer for a head that reached max_head_bytes without its blank line: the first fault
+// among its complete lines, else 414/431 when the unfinished last line is itself too long,
+// else 431 head_too_large.
+Refusal refuse_unfinished_head(std::string_view data, const HeadLimits& limits);
+
 }  // namespace hallpass::http

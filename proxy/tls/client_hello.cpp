@@ -212,6 +212,10 @@ std::string_view take_host_name(Bytes name, std::string& out) {
   if (name.empty()) {
     return "server name is only a dot";
   }
+  // "nordvpn.com.." is no DNS name; kept as "nordvpn.com." it would miss every list entry.
+  if (name.back() == '.') {
+    return "server name ends in two dots";
+  }
   out.clear();
   out.reserve(name.size());
   for (auto b : name) {

@@ -129,6 +129,22 @@ TEST_F(ConfigFiles, BadListLineIsReportedInTheListFile) {
   EXPECT_EQ(error_of(path), dir_ + "lists/games/domains:3: not a domain: \"exa mple.com\"");
 }
 
+// yaml-cpp answers a missing key with a node that throws on every question, its position
+// included: the error names the line of the mapping that should hold the key.
+TEST_F(ConfigFiles, MissingRequiredKeyNamesFileAndLine) {
+  write("extra-rules.yaml", "signatures:\n  - id: x\n    description: no url\n");
+  auto rules = write("rules.yaml", "extends: default\nrules: {extra: extra-rules.yaml}\n");
+  EXPECT_EQ(error_of(rules),
+            dir_ + "extra-rules.yaml:2: signatures[0].url: missing; this key is required");
+  write("extra-patterns.yaml",
+        "category: pii\npatterns:\n  - id: a\n    weight: 1\n  - id: b\n    weight: 2\n");
+  auto patterns = write("patterns.yaml",
+                        "extends: default\ncontent:\n  patterns: {pii: extra-patterns.yaml}\n");
+  auto error = error_of(patterns);
+  EXPECT_EQ(error.rfind(dir_ + "extra-patterns.yaml:3: ", 0), 0u) << error;
+  EXPECT_NE(error.find(".regex: missing; this key is required"), std::string::npos) << error;
+}
+
 TEST_F(ConfigFiles, MissingFileAndExtendsCycleAreErrors) {
   EXPECT_NE(error_of(dir_ + "absent.yaml").find("cannot read the file"), std::string::npos);
   auto path = write("loop.yaml", "extends: loop.yaml\n");

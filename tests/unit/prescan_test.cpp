@@ -72,6 +72,51 @@ INSTANTIATE_TEST_SUITE_P(
         RefusalCase{"huge_head", head(std::string(2000, 'a')), 431, "head_too_large"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(PrescanRefuses, TransferEncodingInHttp10) {
+  auto refusal = prescan_head(
+      "PUT http://a.test/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n",
+      kLimits);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->reason_code, "transfer_encoding_in_http10");
+  EXPECT_FALSE(prescan_head("PUT http://a.test/ HTTP/1.0\r\nContent-Length: 1\r\n\r\n", kLimits));
+}
+
+struct UnfinishedCase {
+  const char* name;
+  std::string data;  // what was read when the head reached max_head_bytes
+  unsigned status;
+  const char* reason;
+};
+
+void PrintTo(const UnfinishedCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class UnfinishedHead : public testing::TestWithParam<UnfinishedCase> {};
+
+TEST_P(UnfinishedHead, NamesTheLineThatGrewTooLong) {
+  const auto& c = GetParam();
+  auto refusal = refuse_unfinished_head(c.data, kLimits);
+  EXPECT_EQ(refusal.status, c.status);
+  EXPECT_EQ(refusal.reason_code, c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, UnfinishedHead,
+    testing::Values(
+        UnfinishedCase{"request_line", "GET http://a.test/" + std::string(1000, 'a'), 414,
+                       "uri_too_long"},
+        UnfinishedCase{"header_line", "GET / HTTP/1.1\r\nX-A: " + std::string(1000, 'a'), 431,
+                       "header_too_long"},
+        UnfinishedCase{"many_short_lines", "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3", 431,
+                       "head_too_large"},
+        UnfinishedCase{"fault_in_a_complete_line",
+                       "GET / HTTP/1.1\r\nX-A: one\r\n folded\r\nX-B: " + std::string(900, 'b'),
+                       400, "obs_fold"},
+        UnfinishedCase{"bare_lf_in_the_last_line", "GET / HTTP/1.1\r\nX-A: 1\nX-B", 400,
+                       "bare_lf"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 TEST(PrescanAccepts, OrdinaryRequests) {
   EXPECT_FALSE(prescan_head(head(""), kLimits));
   EXPECT_FALSE(prescan_head(head("Content-Length: 5\r\n"), kLimits));
