@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "proxy/http/beast.hpp"
@@ -27,9 +28,21 @@ std::size_t find_head_end(std::string_view data, std::size_t from);
 HeadOutcome parse_head(beast::flat_buffer& buffer, std::size_t head_size, RequestParser& parser,
                        const HeadLimits& limits);
 
+// How long a head may take. A kept-alive connection may sit quiet for `idle` before its
+// next request; once the first byte of it arrives, the rest gets `head`, so a client cannot
+// drip a head for the length of the idle timeout. Without `idle` (a connection's first
+// request), `head` counts from now.
+struct HeadDeadlines {
+  std::optional<std::chrono::steady_clock::duration> idle;
+  std::chrono::steady_clock::duration head;
+};
+
 template <typename Stream>
 awaitable<HeadOutcome> read_head(Stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
-                                 const HeadLimits& limits) {
+                                 const HeadLimits& limits, HeadDeadlines deadlines) {
+  auto& timed = beast::get_lowest_layer(stream);
+  bool waiting_for_first_byte = deadlines.idle && buffer.size() == 0;
+  timed.expires_after(waiting_for_first_byte ? *deadlines.idle : deadlines.head);
   std::size_t searched = 0;
   for (;;) {
     std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
@@ -37,10 +50,7 @@ awaitable<HeadOutcome> read_head(Stream& stream, beast::flat_buffer& buffer, Req
       co_return parse_head(buffer, end, parser, limits);
     }
     if (buffer.size() >= limits.max_head_bytes) {
-      co_return HeadOutcome{
-          HeadOutcome::refused,
-          prescan_head(data, limits)
-              .value_or(Refusal{431, "head_too_large", "The request head is too large."})};
+      co_return HeadOutcome{HeadOutcome::refused, refuse_unfinished_head(data, limits)};
     }
     searched = data.size() < 3 ? 0 : data.size() - 3;
     auto space = std::min<std::size_t>(16384, limits.max_head_bytes - buffer.size());
@@ -52,6 +62,10 @@ awaitable<HeadOutcome> read_head(Stream& stream, beast::flat_buffer& buffer, Req
       co_return HeadOutcome{HeadOutcome::closed};
     }
     buffer.commit(n);
+    if (waiting_for_first_byte) {
+      waiting_for_first_byte = false;
+      timed.expires_after(deadlines.head);
+    }
   }
 }
 

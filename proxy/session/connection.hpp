@@ -9,6 +9,7 @@
 #include "proxy/act/respond.hpp"
 #include "proxy/act/upstream.hpp"
 #include "proxy/http/prescan.hpp"
+#include "proxy/http/read_head.hpp"
 #include "proxy/record/outcome.hpp"
 #include "proxy/session/context.hpp"
 
@@ -127,5 +128,8 @@ awaitable<bool> learn_client_from_balancer(Connection& connection,
 
 std::chrono::steady_clock::duration to_duration(config::Seconds seconds);
 http::HeadLimits head_limits(const config::Limits& limits);
+// The first request of a connection gets timeouts.head from now; a later one may first
+// wait timeouts.idle for its first byte.
+http::HeadDeadlines head_deadlines(const Connection& connection, bool first);
 
 }  // namespace hallpass::session

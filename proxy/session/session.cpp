@@ -34,6 +34,14 @@ std::chrono::steady_clock::duration Connection::idle() const {
   return to_duration(context.config.timeouts.idle);
 }
 
+http::HeadDeadlines head_deadlines(const Connection& connection, bool first) {
+  auto head = to_duration(connection.context.config.timeouts.head);
+  if (first) {
+    return {std::nullopt, head};
+  }
+  return {connection.idle(), head};
+}
+
 bool Connection::follow_reload() {
   if (policy == context.policy) {
     return true;
@@ -118,11 +126,10 @@ awaitable<bool> read_request(Connection& connection, RequestParser& parser, bool
   if (context.draining) {
     co_return false;
   }
-  connection.stream.expires_after(
-      to_duration(first ? context.config.timeouts.head : context.config.timeouts.idle));
   context.waiting.insert(&connection.stream);
   auto head = co_await http::read_head(connection.stream, connection.buffer, parser,
-                                       head_limits(context.config.limits));
+                                       head_limits(context.config.limits),
+                                       head_deadlines(connection, first));
   context.waiting.erase(&connection.stream);
   if (head.kind == http::HeadOutcome::closed) {
     co_return false;

@@ -90,8 +90,8 @@ awaitable<void> request_loop(Connection& connection, tls::TlsStream& client, Exc
   auto limits = head_limits(connection.context.config.limits);
   for (std::size_t served = 0; served < max_requests; ++served) {
     RequestParser parser;
-    beast::get_lowest_layer(client).expires_after(connection.idle());
-    auto head = co_await http::read_head(client, connection.buffer, parser, limits);
+    auto head = co_await http::read_head(client, connection.buffer, parser, limits,
+                                         head_deadlines(connection, false));
     if (head.kind == http::HeadOutcome::closed) {
       co_return;
     }
@@ -149,7 +149,6 @@ awaitable<void> intercept(Connection& connection, Exchange& tunnel, const http::
       {},
       target.port == 443 ? server_name : server_name + ":" + std::to_string(target.port)};
   tls::TlsLink link(*context.tls.upstream, context.config, inner, std::move(upstream));
-  metrics.tunnel_opened();
   co_await request_loop(connection, *client, tunnel, std::numeric_limits<std::size_t>::max(),
                         [&](RequestParser& parser, Exchange& exchange) -> awaitable<bool> {
                           http::Refusal refusal;
@@ -165,7 +164,6 @@ awaitable<void> intercept(Connection& connection, Exchange& tunnel, const http::
                                                            *request_target, link);
                         });
   co_await close_tls(*client);
-  metrics.tunnel_closed();
 }
 
 awaitable<void> serve_block_page(Connection& connection, Exchange& tunnel,

@@ -76,7 +76,7 @@ awaitable<void> serve(fuzz::PieceStream& stream, std::string_view input, std::sp
   for (std::size_t i = 0; i < kMaxRequests; ++i) {
     RequestParser parser;
     auto start = stream.bytes_read() - buffer.size();
-    auto head = co_await http::read_head(stream, buffer, parser, kLimits);
+    auto head = co_await http::read_head(stream, buffer, parser, kLimits, fuzz::kDeadlines);
     if (i == 0) {
       FUZZ_CHECK(head.kind == http::HeadOutcome::ok);  // the chosen head is a valid one
     }

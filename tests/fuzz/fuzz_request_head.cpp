@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   beast::flat_buffer buffer;
   RequestParser parser;
   std::optional<http::HeadOutcome> outcome;
-  asio::co_spawn(io, http::read_head(stream, buffer, parser, limits),
+  asio::co_spawn(io, http::read_head(stream, buffer, parser, limits, fuzz::kDeadlines),
                  [&](std::exception_ptr error, http::HeadOutcome result) {
                    FUZZ_CHECK(!error);
                    outcome = result;

@@ -8,11 +8,15 @@
 #include <string_view>
 
 #include "proxy/http/beast.hpp"
+#include "proxy/http/read_head.hpp"
 #include "proxy/http/target.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 #include "tests/fuzz/target_checks.hpp"
 
 namespace hallpass::fuzz {
+
+// PieceStream has no clock: any deadline does, it never fires.
+inline const http::HeadDeadlines kDeadlines{std::nullopt, std::chrono::seconds(15)};
 
 // The framing headers of a head the prescan accepted (so every line is "name: value").
 struct HeadFraming {

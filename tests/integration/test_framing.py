@@ -97,6 +97,15 @@ class FramingTest(ProxyTestCase):
                 m = "bad-te-%d" % i
                 self.refused(m, self.request(m, headers, b"5\r\nhello\r\n0\r\n\r\n"))
 
+    def test_transfer_encoding_in_http10(self):
+        # RFC 9112 §6.1: faulty framing; kept alive, the bytes after the body would be read as
+        # the next request by this proxy and as body by a 1.0 hop.
+        m = "http10-te"
+        data = self.request(m, [b"Transfer-Encoding: chunked", b"Connection: keep-alive"],
+                            b"5\r\nhello\r\n0\r\n\r\nGET http://frame.test/smuggled-10 HTTP/1.1\r\n\r\n")
+        self.refused(m, data.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1))
+        self.assertNotIn(b"smuggled-10", self.recorder.all_bytes())
+
     def test_invalid_chunk_size(self):
         m = "bad-chunk"
         self.refused(m, self.request(m, [b"Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n"))
@@ -133,11 +142,11 @@ class FramingTest(ProxyTestCase):
 
     def test_header_line_longer_than_max_line_bytes(self):
         m = "long-line"
-        self.refused(m, self.request(m, [b"X-Long: " + b"b" * 6000], method=b"GET"), LIMIT_STATUSES)
+        self.refused(m, self.request(m, [b"X-Long: " + b"b" * 6000], method=b"GET"), (431,))
 
     def test_request_line_longer_than_max_line_bytes(self):
         m = "long-target-" + "c" * 6000
-        self.refused(m, self.request(m, [], method=b"GET"), LIMIT_STATUSES + (414,))
+        self.refused(m, self.request(m, [], method=b"GET"), (414,))
 
 
 class TimeoutsTest(ProxyTestCase):
@@ -175,6 +184,39 @@ class TimeoutsTest(ProxyTestCase):
             self.assertTrue(c.closed_by_peer(10), "idle keep-alive connection not closed within 10 s")
             self.assertGreaterEqual(time.monotonic() - t0, 0.9, "closed before timeouts.idle (1 s)")
 
+
+
+class KeptAliveHeadTimeoutTest(ProxyTestCase):
+    """A kept-alive connection may wait timeouts.idle for its next request, but once that
+    request's first byte arrives, its head gets timeouts.head like any other."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.recorder = RawRecorder(respond=True)
+        cls.addClassCleanup(cls.recorder.close)
+        cls.proxy = cls.start_proxy({
+            "timeouts": {"head": 1, "idle": 8},
+            "upstream": {"resolve": {"frame.test": cls.recorder.addr}},
+        })
+
+    def test_next_head_is_cut_at_head_timeout_not_idle(self):
+        with RawClient(self.proxy.port) as c:
+            c.send(b"GET http://frame.test/first HTTP/1.1\r\nHost: frame.test\r\n\r\n")
+            self.assertEqual(c.read_response()[0], 200)
+            c.send(b"GET http://frame.test/dripped HTTP/1.1\r\nHost: fr")
+            t0 = time.monotonic()
+            # Under timeouts.idle (8 s) this would stay open; timeouts.head (1 s) cuts it.
+            self.assertTrue(c.closed_by_peer(5), "the unfinished head outlived 5 s")
+            self.assertGreaterEqual(time.monotonic() - t0, 0.9, "closed before timeouts.head (1 s)")
+        self.assertNotIn(b"/dripped", self.recorder.all_bytes())
+
+    def test_quiet_kept_alive_connection_waits_for_idle(self):
+        with RawClient(self.proxy.port) as c:
+            c.send(b"GET http://frame.test/quiet HTTP/1.1\r\nHost: frame.test\r\n\r\n")
+            self.assertEqual(c.read_response()[0], 200)
+            self.assertFalse(c.closed_by_peer(2), "closed within 2 s, before timeouts.idle (8 s)")
+            c.send(b"GET http://frame.test/after-quiet HTTP/1.1\r\nHost: frame.test\r\n\r\n")
+            self.assertEqual(c.read_response()[0], 200)
 
 
 class MaxConnectionsTest(ProxyTestCase):
