@@ -160,6 +160,26 @@ awaitable<ForwardResult> relay_upgraded(ClientStream& client, beast::flat_buffer
   co_return result;
 }
 
+// The server broke off its response. When its head already went out, the client's
+// connection is reset, not closed: where the close is the body's only end (no length, or a
+// chunked body relayed to an HTTP/1.0 client) a clean close would pass the cut body off as
+// whole. When nothing went out yet, the client gets the error page instead.
+template <typename ClientStream>
+UpstreamFailure cut_response(ClientStream& client, RelayStatus relayed, const http::Target& target,
+                             bool head_sent) {
+  if (head_sent) {
+    error_code ignored;
+    beast::get_lowest_layer(client).socket().set_option(asio::socket_base::linger(true, 0),
+                                                        ignored);
+  }
+  if (relayed == RelayStatus::read_timed_out) {
+    return {504, "upstream_timeout",
+            "The server " + target.authority + " stopped sending its response."};
+  }
+  return {502, "upstream_reset",
+          "The connection to " + target.authority + " broke during the response."};
+}
+
 }  // namespace detail
 
 template <typename ClientStream, typename Link>
@@ -238,7 +258,7 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
     auto sent = co_await relay_body(client, client_buffer, request, upstream, request_writer,
                                     context.buffer, first, Deadlines{client_wait, upstream_wait},
                                     result.bytes_from_client, on_piece);
-    if (sent == RelayStatus::read_failed) {
+    if (sent == RelayStatus::read_failed || sent == RelayStatus::read_timed_out) {
       result.refusal = kBadBody;
       co_return result;
     }
@@ -314,6 +334,13 @@ awaitable<ForwardResult> forward(ClientStream& client, beast::flat_buffer& clien
                                      Deadlines{upstream_wait, client_wait}, result.bytes_to_client);
   if (relayed != RelayStatus::done) {
     result.client_keep_alive = false;  // the client saw a cut response; it must not reuse it
+    if (relayed != RelayStatus::write_failed) {
+      bool head_sent = response_writer.is_header_done();
+      result.failure = cut_response(client, relayed, target, head_sent);
+      if (!head_sent) {
+        result.status = 0;  // nothing reached the client: it gets the error page
+      }
+    }
     co_return result;
   }
   result.client_keep_alive = client_keep_alive;

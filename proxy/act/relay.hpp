@@ -13,7 +13,7 @@
 
 namespace hallpass::act {
 
-enum class RelayStatus { done, read_failed, write_failed };
+enum class RelayStatus { done, read_failed, read_timed_out, write_failed };
 
 struct Deadlines {
   std::chrono::steady_clock::duration read;
@@ -24,7 +24,13 @@ struct Deadlines {
 // 1 MiB body takes two thousand reads. Body reads get at least this much room.
 inline constexpr std::size_t kReadRoom = 16 * 1024;
 
-// Reads the next body piece into `buffer`; returns its size, or an error.
+// Reads the next body piece into `buffer`; returns its size (0 only at the end), or an error.
+//
+// A request body piece fills the buffer (or ends the body) within one deadline: bodies come
+// from clients, and a client dripping a byte at a time must not re-arm the deadline with
+// each byte. A response piece is whatever the next read brings: responses come from the
+// server the client chose, and server-sent events or a long poll trickle a few bytes that
+// must reach the browser now, not after 64 KiB.
 template <bool isRequest, typename In, typename InBuffer>
 awaitable<std::pair<error_code, std::size_t>> read_body_piece(
     In& in, InBuffer& in_buffer, bhttp::parser<isRequest, bhttp::buffer_body>& parser,
@@ -39,11 +45,25 @@ awaitable<std::pair<error_code, std::size_t>> read_body_piece(
     }
   }
   beast::get_lowest_layer(in).expires_after(deadline);
-  auto [ec, n] = co_await bhttp::async_read(in, in_buffer, parser, use_tuple);
-  if (ec == bhttp::error::need_buffer) {
-    ec = {};
+  if constexpr (isRequest) {
+    auto [ec, n] = co_await bhttp::async_read(in, in_buffer, parser, use_tuple);
+    if (ec == bhttp::error::need_buffer) {
+      ec = {};
+    }
+    co_return std::pair{ec, buffer.size() - body.size};
+  } else {
+    // One read_some may parse only a chunk-size line; go on until a body byte or the end.
+    for (;;) {
+      auto [ec, n] = co_await bhttp::async_read_some(in, in_buffer, parser, use_tuple);
+      if (ec == bhttp::error::need_buffer) {
+        ec = {};
+      }
+      auto filled = buffer.size() - body.size;
+      if (ec || filled > 0 || parser.is_done()) {
+        co_return std::pair{ec, filled};
+      }
+    }
   }
-  co_return std::pair{ec, buffer.size() - body.size};
 }
 
 // Sees each request body piece on its way (the content scanner); the default sees nothing.
@@ -69,7 +89,8 @@ awaitable<RelayStatus> relay_body(In& in, InBuffer& in_buffer,
     } else if (!parser.is_done()) {
       auto [ec, n] = co_await read_body_piece(in, in_buffer, parser, buffer, deadlines.read);
       if (ec) {
-        co_return RelayStatus::read_failed;
+        co_return ec == beast::error::timeout ? RelayStatus::read_timed_out
+                                              : RelayStatus::read_failed;
       }
       piece = buffer.first(n);
       on_piece(std::string_view(piece.data(), piece.size()));
