@@ -1,5 +1,7 @@
 #include "proxy/record/admin_server.hpp"
 
+#include <memory>
+
 namespace hallpass::record {
 
 namespace {
@@ -31,7 +33,25 @@ bhttp::response<bhttp::string_body> route(const bhttp::request<bhttp::string_bod
   return response;
 }
 
-awaitable<void> serve_admin(tcp::socket socket, AdminState state) {
+// Scrapers and health checks need a handful of connections. Past this many, a new one is
+// closed at once, so a local flood cannot take the descriptors the proxy's clients need.
+constexpr std::size_t kMaxAdminConnections = 64;
+
+// The control thread alone runs the admin endpoint, so a plain count is enough.
+class AdminSlot {
+ public:
+  explicit AdminSlot(std::shared_ptr<std::size_t> open) : open_(std::move(open)) { ++*open_; }
+  ~AdminSlot() { --*open_; }
+  AdminSlot(const AdminSlot&) = delete;
+  AdminSlot& operator=(const AdminSlot&) = delete;
+
+ private:
+  std::shared_ptr<std::size_t> open_;
+};
+
+awaitable<void> serve_admin(tcp::socket socket, AdminState state,
+                            std::shared_ptr<std::size_t> open) {
+  AdminSlot slot(std::move(open));
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -56,6 +76,7 @@ awaitable<void> serve_admin(tcp::socket socket, AdminState state) {
 awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, AdminState state) {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer backoff(executor);
+  auto open = std::make_shared<std::size_t>(0);
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
@@ -66,7 +87,10 @@ awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, AdminState state) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(executor, serve_admin(std::move(socket), state), asio::detached);
+    if (*open >= kMaxAdminConnections) {
+      continue;  // the socket closes as it goes out of scope
+    }
+    asio::co_spawn(executor, serve_admin(std::move(socket), state, open), asio::detached);
   }
 }
 

@@ -87,7 +87,8 @@ Metrics::Metrics()
                               .Add({})),
       tunnels_active_(prometheus::BuildGauge()
                           .Name("hallpass_tunnels_active")
-                          .Help("CONNECT tunnels open now")
+                          .Help("Tunnels open now: CONNECT (from its 200, first bytes not yet sent "
+                                "included) and transparent TLS")
                           .Register(*registry_)
                           .Add({})),
       policy_loaded_time_(prometheus::BuildGauge()

@@ -108,4 +108,18 @@ class Metrics {
   Cache alert_cache_;
 };
 
+// Counts one tunnel in hallpass_tunnels_active for as long as it lives: from the 200 to a
+// CONNECT (waiting for the client's first bytes included) or from a transparent ClientHello,
+// through splice or interception, to the close.
+class OpenTunnel {
+ public:
+  explicit OpenTunnel(Metrics& metrics) : metrics_(metrics) { metrics_.tunnel_opened(); }
+  ~OpenTunnel() { metrics_.tunnel_closed(); }
+  OpenTunnel(const OpenTunnel&) = delete;
+  OpenTunnel& operator=(const OpenTunnel&) = delete;
+
+ private:
+  Metrics& metrics_;
+};
+
 }  // namespace hallpass::record

@@ -62,10 +62,8 @@ awaitable<void> splice_tunnel(Connection& connection, Exchange& exchange,
   auto& metrics = connection.context.recorder.metrics();
   exchange.outcome.tls = "splice";
   metrics.tls_tunnel("splice");
-  metrics.tunnel_opened();
   auto bytes = co_await act::splice(connection.stream, connection.buffer, upstream,
                                     to_duration(connection.context.config.timeouts.tunnel_idle));
-  metrics.tunnel_closed();
   exchange.outcome.bytes_from_client = bytes.from_client;
   exchange.outcome.bytes_to_client = bytes.to_client;
 }
@@ -138,6 +136,7 @@ awaitable<void> handle_connect(Connection& connection, RequestParser& parser, Ex
     co_return;
   }
   outcome.status = 200;
+  record::OpenTunnel open_tunnel(context.recorder.metrics());
 
   auto first = co_await tls::read_first_bytes(connection.stream, connection.buffer,
                                               to_duration(context.config.timeouts.head));

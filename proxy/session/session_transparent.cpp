@@ -148,6 +148,7 @@ awaitable<void> serve_tls(Connection& connection, const tcp::endpoint& destinati
     co_return;
   }
   outcome.status = 200;
+  record::OpenTunnel open_tunnel(context.recorder.metrics());
   auto plan = connection.policy->tls_plan(exchange.client, target.host);
   if (plan.inspect && context.tls.leaves && !server_name.empty() &&
       !spliced_after_failure(context, exchange.client, plan, server_name)) {

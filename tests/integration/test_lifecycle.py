@@ -1,6 +1,7 @@
 """Process lifecycle: graceful SIGTERM, SIGHUP policy reload, admin /healthz and /metrics."""
 
 import hashlib
+import http.client
 import os
 import shutil
 import socket
@@ -259,6 +260,33 @@ class AdminTest(ProxyTestCase):
             for c in clients:
                 c.close()
         wait_for(lambda: active() == 0, message="hallpass_connections_active to drop back to 0")
+
+    def test_admin_connections_are_capped(self):
+        # The admin endpoint serves at most 64 connections; past them a new one is closed at
+        # once rather than served, and a freed slot serves again.
+        healthz = b"GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n"
+        held = []
+        try:
+            for _ in range(64):
+                c = RawClient(self.proxy.admin_port)
+                held.append(c)
+                c.send(healthz)
+                self.assertEqual(c.read_response()[0], 200)
+            with RawClient(self.proxy.admin_port) as over:
+                self.assertTrue(over.closed_by_peer(5), "a 65th admin connection was kept open")
+            held.pop().close()
+
+            def served():
+                try:
+                    return self.proxy.admin_get("/healthz")[0] == 200
+                except (OSError, http.client.HTTPException):
+                    return False  # closed: the freed slot is not seen free yet
+
+            wait_for(served, interval=0.05, message="an admin connection served once a slot is free")
+        finally:
+            for c in held:
+                c.close()
+
 
 if __name__ == "__main__":
     unittest.main()
