@@ -9,6 +9,7 @@
 #include "proxy/cli/commands.hpp"
 #include "proxy/config/file_source.hpp"
 #include "proxy/config/load.hpp"
+#include "proxy/server/file_watch.hpp"
 #include "proxy/server/server.hpp"
 
 namespace hallpass::cli {
@@ -37,12 +38,13 @@ int run_command(const Args& args) {
   }
   auto path = config_path(args);
   try {
+    auto read_started = server::FileWatch::file_clock_now_ns();
     auto config = config::load_config(path);
     auto policy = config::build_policy(config);
     auto counts = policy->counts();
     spdlog::info("loaded {}: {} categories, {} list domains, {} buildings, {} policies", path,
                  counts.categories, counts.list_domains, counts.buildings, counts.profiles);
-    server::Server server(path, std::move(config), std::move(policy));
+    server::Server server(path, std::move(config), std::move(policy), read_started);
     return server.run();
   } catch (const filters::LoadError& e) {
     spdlog::critical("refusing to start: {}", e.what());

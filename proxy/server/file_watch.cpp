@@ -1,6 +1,7 @@
 #include "proxy/server/file_watch.hpp"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 
@@ -35,18 +36,35 @@ std::vector<std::string> watched_paths(const config::Config& config) {
 
 }  // namespace
 
-FileWatch::FileWatch(const config::Config& config) {
+long long FileWatch::file_clock_now_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec;
+}
+
+FileWatch::FileWatch(const config::Config& config, long long read_started) {
   for (const auto& path : watched_paths(config)) {
-    seen_.push_back(look(path));
+    seen_.push_back(settled(path, nullptr, read_started));
   }
 }
 
-FileWatch::FileWatch(const config::Config& config, const FileWatch& before) {
+FileWatch::FileWatch(const config::Config& config, const FileWatch& before,
+                     long long read_started) {
   for (const auto& path : watched_paths(config)) {
     auto known = std::find_if(before.seen_.begin(), before.seen_.end(),
                               [&](const Seen& seen) { return seen.path == path; });
-    seen_.push_back(known != before.seen_.end() ? *known : look(path));
+    seen_.push_back(settled(path, known != before.seen_.end() ? &*known : nullptr, read_started));
   }
+}
+
+FileWatch::Seen FileWatch::settled(const std::string& path, const Seen* before,
+                                   long long read_started) {
+  auto now = look(path);
+  bool unsettled = before != nullptr ? !(now == *before) : now.mtime_ns >= read_started;
+  if (unsettled) {
+    return {path, -2, -2};
+  }
+  return now;
 }
 
 FileWatch::Seen FileWatch::look(const std::string& path) {

@@ -58,6 +58,7 @@ void report_policy(record::Metrics& metrics, const filters::Policy& policy) {
 struct Server::State {
   std::string config_path;
   config::Config config;
+  long long config_read_started = 0;  // FileWatch::file_clock_now_ns() before the startup load
   std::shared_ptr<const filters::Policy> policy;
   record::Metrics metrics;
   std::unique_ptr<record::Recorder> recorder;
@@ -79,9 +80,10 @@ struct Server::State {
 };
 
 Server::Server(std::string config_path, config::Config config,
-               std::shared_ptr<const filters::Policy> policy)
+               std::shared_ptr<const filters::Policy> policy, long long config_read_started)
     : state_(std::make_unique<State>()) {
   state_->config_path = std::move(config_path);
+  state_->config_read_started = config_read_started;
   state_->config = std::move(config);
   state_->policy = std::move(policy);
 }
@@ -246,7 +248,7 @@ awaitable<void> Server::State::flush_audit() {
 // files change again.
 awaitable<void> Server::State::watch_files() {
   asio::steady_timer timer(control);
-  FileWatch watch(config);
+  FileWatch watch(config, config_read_started);
   auto interval =
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.watch_interval);
   for (;;) {
@@ -257,8 +259,9 @@ awaitable<void> Server::State::watch_files() {
     }
     if (watch.changed()) {
       spdlog::info("watched files changed: reloading");
+      auto read_started = FileWatch::file_clock_now_ns();
       if (auto fresh = reload()) {
-        watch = FileWatch(*fresh, watch);
+        watch = FileWatch(*fresh, watch, read_started);
       }
     }
   }

@@ -14,8 +14,10 @@ namespace hallpass::server {
 
 class Server {
  public:
+  // `config_read_started`: FileWatch::file_clock_now_ns() from before `config` was loaded,
+  // so a file edited while it was read is reloaded at the first look.
   Server(std::string config_path, config::Config config,
-         std::shared_ptr<const filters::Policy> policy);
+         std::shared_ptr<const filters::Policy> policy, long long config_read_started);
   ~Server();
   // Serves until SIGTERM or SIGINT, then drains. Throws on a startup failure (a listen
   // address in use, an audit log that cannot be opened).
