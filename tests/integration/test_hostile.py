@@ -19,9 +19,11 @@ memory measured. test_forwarding.py sends keep-alive requests one after another;
 pipelines them, so PipelineTest does.
 """
 
+import errno
 import json
 import os
 import resource
+import selectors
 import socket
 import statistics
 import struct
@@ -44,12 +46,23 @@ ORDINARY_BYTES = 64 * 1024
 HOLD_BYTES = MiB  # the default content.hold_bytes (proxy/config/config.hpp)
 LIMITS = {"max_head_bytes": 65536, "max_header_count": 100, "max_line_bytes": 16384}  # the defaults
 
-# The issue asks for 10,000 idle keep-alive connections; 2,000 keeps this file quick. Set
-# IDLE_CONNECTIONS = 10000 here for the full figure: setUpModule raises RLIMIT_NOFILE to
-# match, and timeouts.idle grows with it because opening them takes about 1 ms each.
-IDLE_CONNECTIONS = 2000
-KEEPALIVE_IDLE = max(6, IDLE_CONNECTIONS // 250)
-FDS_NEEDED = IDLE_CONNECTIONS + 1024
+# The issue's figure: 10,000 idle keep-alive connections. They are opened OPEN_WINDOW at a
+# time on non-blocking sockets, about 5 s in all; KEEPALIVE_IDLE (their timeouts.idle) must
+# outlast the opening and the ordinary requests timed while all of them are open, and the
+# test says so if not. The proxy opens about OPEN_WINDOW upstream connections at once: more
+# than the recorder's listen backlog (64, RawRecorder) overflows it, and each dropped SYN
+# costs its request a 1 s retransmit.
+IDLE_CONNECTIONS = 10000
+OPEN_WINDOW = 64
+KEEPALIVE_IDLE = 15
+# Here one descriptor per idle connection plus the recorder's upstream side of the proxy's
+# pooled connections (upstream.max_idle_per_host, 256 a worker); in the proxy one per idle
+# connection plus its upstream ones.
+FDS_NEEDED = IDLE_CONNECTIONS + 2048
+# About 10 KiB of RSS an idle keep-alive connection is measured (its socket state, coroutine
+# frame and read buffer as far as it was touched). An idle connection that also kept a
+# touched 16 KiB read room (proxy/act/relay.hpp kReadRoom) would pass 24 KiB.
+IDLE_RSS_KIB = 24
 
 
 def setUpModule():
@@ -164,6 +177,87 @@ def read_until_closed(sock, timeout):
     except socket.timeout:
         raise AssertionError("the proxy left the connection open for %.0f s more" % timeout)
     return b"".join(chunks)
+
+
+def open_idle_keepalives(port, count, window=OPEN_WINDOW, timeout=120):
+    """Opens `count` connections to the proxy, `window` at a time on non-blocking sockets;
+    each sends one keep-alive request for idle.test and reads its answer (200 "ok"), then
+    stays silent. Returns the sockets and, for each, when its request was sent and when its
+    answer was read: the proxy's idle time starts between the two."""
+    socks, sent_at, done_at = [], [None] * count, [None] * count
+    selector = selectors.DefaultSelector()
+    deadline = time.monotonic() + timeout
+    finished = 0
+    try:
+        while finished < count:
+            while len(socks) < count and len(selector.get_map()) < window:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.setblocking(False)
+                err = s.connect_ex((LOCAL, port))
+                if err not in (0, errno.EINPROGRESS):
+                    raise AssertionError("connection %d: connect: %s" % (len(socks) - 1, os.strerror(err)))
+                selector.register(s, selectors.EVENT_WRITE, [len(socks) - 1, b""])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%d of %d keep-alive connections answered within %d s"
+                                     % (finished, count, timeout))
+            for key, _ in selector.select(min(left, 1.0)):
+                s, state = key.fileobj, key.data
+                i = state[0]
+                if key.events == selectors.EVENT_WRITE:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise AssertionError("connection %d: connect: %s" % (i, os.strerror(err)))
+                    request = b"GET http://idle.test/ka-%d HTTP/1.1\r\nHost: idle.test\r\n\r\n" % i
+                    sent_at[i] = time.monotonic()
+                    if s.send(request) != len(request):
+                        raise AssertionError("connection %d: the request did not fit in one send" % i)
+                    selector.modify(s, selectors.EVENT_READ, state)
+                    continue
+                try:
+                    data = s.recv(65536)
+                except OSError as e:
+                    raise AssertionError("connection %d: %r before its answer; got %r" % (i, e, state[1]))
+                if not data:
+                    raise AssertionError("connection %d closed before its answer; got %r" % (i, state[1]))
+                state[1] += data
+                response = RawResponse(state[1])
+                if response.complete_head and len(response.body) >= int(response.header("Content-Length", 0)):
+                    if (response.status, response.body) != (200, b"ok"):
+                        raise AssertionError("connection %d: answered %r" % (i, state[1][:300]))
+                    selector.unregister(s)
+                    done_at[i] = time.monotonic()
+                    finished += 1
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    finally:
+        selector.close()
+    return socks, sent_at, done_at
+
+
+class OrdinaryClient(threading.Thread):
+    """Ordinary requests one after another until stopped: their latencies and failures."""
+
+    def __init__(self, proxy):
+        super().__init__(daemon=True)
+        self.proxy = proxy
+        self.stopping = threading.Event()
+        self.latencies_ms, self.failures = [], []
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.latencies_ms.append(ordinary_seconds(self.proxy) * 1000)
+            except AssertionError as e:
+                self.failures.append(str(e))
+
+    def stop(self):
+        self.stopping.set()
+        self.join(60)
+        return self
 
 
 def resetting_socket(port):
@@ -518,45 +612,67 @@ class ResetTest(HostileTestCase):
 
 
 class IdleKeepAliveTest(HostileTestCase):
-    """IDLE_CONNECTIONS keep-alive connections, each after one request, then silent."""
+    """IDLE_CONNECTIONS keep-alive connections, each after one request, then silent, while an
+    ordinary client keeps being served."""
 
     upstreams = {"idle.test": "recorder"}
     extra_config = {"timeouts": {"head": HEAD, "idle": KEEPALIVE_IDLE, "tunnel_idle": TUNNEL_IDLE},
                     "limits": {"max_connections": IDLE_CONNECTIONS + 100}}
 
+    def proxy_open_files_limit(self):
+        with open("/proc/%d/limits" % self.proxy.pid) as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    return int(line.split()[3])
+        raise AssertionError("no Max open files in /proc/%d/limits" % self.proxy.pid)
+
     def test_idle_keepalives_do_not_slow_others_and_close_after_idle(self):
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         self.assertGreaterEqual(soft, FDS_NEEDED, "RLIMIT_NOFILE %d is too low for %d connections"
                                 % (soft, IDLE_CONNECTIONS))
+        self.assertGreaterEqual(self.proxy_open_files_limit(), FDS_NEEDED, "the proxy's open files limit")
         attack = "%d idle keep-alives" % IDLE_CONNECTIONS
+        alone = [ordinary_seconds(self.proxy) * 1000 for _ in range(20)]
         mem = Memory(self.proxy, attack)
-        clients, done_at = [], []
-        self.addCleanup(lambda: [c.close() for c in clients])
+        ordinary = OrdinaryClient(self.proxy)
+        ordinary.start()
         opening = time.monotonic()
-        for i in range(IDLE_CONNECTIONS):
-            c = RawClient(self.proxy.port, timeout=10)
-            clients.append(c)
-            c.send(b"GET http://idle.test/ka-%d HTTP/1.1\r\nHost: idle.test\r\n\r\n" % i)
-            status, _, body = c.read_response()
-            self.assertEqual((status, body), (200, b"ok"))
-            done_at.append(time.monotonic())
-        note("timing", "%s opened in %.1f s" % (attack, time.monotonic() - opening))
+        try:
+            socks, sent_at, done_at = open_idle_keepalives(self.proxy.port, IDLE_CONNECTIONS)
+        finally:
+            ordinary.stop()
+        self.addCleanup(lambda: [s.close() for s in socks])
+        answers = sorted((d - t) * 1000 for d, t in zip(done_at, sent_at))
+        note("timing", "%s opened in %.1f s (%d at a time; answers median %.1f ms, max %.1f ms)"
+             % (attack, time.monotonic() - opening, OPEN_WINDOW, statistics.median(answers), answers[-1]))
         mem.sample()
-        latencies = [ordinary_seconds(self.proxy) * 1000 for _ in range(20)]
-        note("latency", "%s: 20 ordinary requests, median %.1f ms, max %.1f ms"
-             % (attack, statistics.median(latencies), max(latencies)))
-        now = time.monotonic()
-        young = [c for c, t in zip(clients, done_at) if now - t < KEEPALIVE_IDLE - 1]
-        self.assertTrue(young, "opening took longer than timeouts.idle: raise KEEPALIVE_IDLE")
-        early = sum(1 for c in young if peer_closed(c.sock))
+        self.assertEqual(ordinary.failures, [], "ordinary requests failed while the connections opened")
+        self.assertGreaterEqual(self.active_connections(), IDLE_CONNECTIONS)
+        held = [ordinary_seconds(self.proxy) * 1000 for _ in range(20)]
+        for what, ms in (("alone", alone), ("while they opened", ordinary.latencies_ms),
+                         ("with all open", held)):
+            note("latency", "%s: %d ordinary requests %s, median %.1f ms, max %.1f ms"
+                 % (attack, len(ms), what, statistics.median(ms), max(ms)))
+        # Every one of them was still open while the ordinary requests above were timed.
+        self.assertLess(time.monotonic() - min(sent_at), KEEPALIVE_IDLE - 1,
+                        "opening took longer than timeouts.idle: raise KEEPALIVE_IDLE")
+        early = sum(1 for s in socks if peer_closed(s))
         self.assertEqual(early, 0, "%d keep-alive connections closed before timeouts.idle" % early)
-        closed_at = wait_all_closed([c.sock for c in clients], done_at[-1] + KEEPALIVE_IDLE + SLACK,
+        # An epoll loop does not look at idle connections to serve another one: a request
+        # costs the same with them open (2x + 20 ms absorbs a busy 2-core machine).
+        self.assertLessEqual(statistics.median(held), 2 * statistics.median(alone) + 20,
+                             "ordinary requests slowed by %d idle connections" % IDLE_CONNECTIONS)
+        closed_at = wait_all_closed(socks, max(done_at) + KEEPALIVE_IDLE + SLACK,
                                     "idle keep-alives closed by timeouts.idle")
-        too_soon = sum(1 for c, t in zip(closed_at, done_at) if c - t < KEEPALIVE_IDLE - EARLY)
+        # The idle time starts after the request was sent: closing sooner than that plus
+        # timeouts.idle is certainly early (done_at would be late by the test's own lag).
+        too_soon = sum(1 for c, t in zip(closed_at, sent_at) if c - t < KEEPALIVE_IDLE - EARLY)
         self.assertEqual(too_soon, 0, "%d closed before timeouts.idle" % too_soon)
         wait_for(lambda: self.active_connections() == 0, timeout=SLACK, message="no connection left")
         mem.report()
-        note("rss", "%s: %.1f KiB per idle connection" % (attack, (mem.during - mem.before) / IDLE_CONNECTIONS))
+        per_connection = (mem.during - mem.before) / IDLE_CONNECTIONS
+        note("rss", "%s: %.1f KiB per idle connection" % (attack, per_connection))
+        self.assertLess(per_connection, IDLE_RSS_KIB, "RSS per idle keep-alive connection")
 
 
 class PipelineTest(HostileTestCase):
@@ -724,7 +840,7 @@ class SizeBombTest(HostileTestCase):
 
     def test_one_mib_header_line(self):
         self.bomb("bomb-line", b"GET http://sink.test/bomb-line HTTP/1.1\r\nHost: sink.test\r\nX-Big: "
-                  + b"a" * MiB + b"\r\n\r\n", (400, 431))
+                  + b"a" * MiB + b"\r\n\r\n", (431,))
 
     def test_ten_thousand_headers(self):
         headers = b"".join(b"X-H%d: v\r\n" % i for i in range(10000))
@@ -733,7 +849,7 @@ class SizeBombTest(HostileTestCase):
 
     def test_one_mib_url(self):
         self.bomb("bomb-url", b"GET http://sink.test/bomb-url" + b"u" * MiB + b" HTTP/1.1\r\nHost: sink.test\r\n\r\n",
-                  (400, 414))
+                  (414,))
 
     def test_content_length_never_sent_is_cut_at_idle_timeout(self):
         raw = raw_exchange(self.proxy.port, b"POST http://sink.test/cl-20 HTTP/1.1\r\nHost: sink.test\r\n"
@@ -836,7 +952,11 @@ class SilentTunnelTest(HostileTestCase):
     def test_silent_tunnel_is_cut_at_head_timeout(self):
         # The first bytes are awaited under timeouts.head (tls/peek.cpp); silence on 443 is
         # then judged as a tunnel that is not TLS.
+        wait_for(lambda: self.proxy.metrics().sum("hallpass_tunnels_active") == 0, timeout=SLACK,
+                 message="no tunnel of an earlier test left")
         clients, starts = self.open_tunnels(1)
+        # Waiting for its first bytes, the tunnel is open: the gauge counts it from the 200.
+        self.assertEqual(self.proxy.metrics().sum("hallpass_tunnels_active"), 1)
         served_during(self.proxy, "silent tunnel")
         self.assert_cut(clients, starts, HEAD, "silent tunnel")
         line = self.proxy.wait_audit(lambda r: r.get("method") == "CONNECT" and r.get("reason") == "anonymizer_not_tls",
