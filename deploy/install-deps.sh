@@ -23,6 +23,10 @@ packages=(
   systemd strace adduser
   # a person's view of the block page, in the browser tests
   chromium fonts-dejavu-core
+  # the fault tests mount their own small file systems (a read-only tmpfs, an ext4 image)
+  e2fsprogs mount
+  # libFuzzer targets (tests/fuzz/), run for a bounded time by tests/run.sh
+  clang-14 libclang-rt-14-dev llvm-14
 )
 if [ "${1:-}" = "--bench" ]; then
   # squid-openssl replaces squid (same binary name) and also serves the ssl-bump peer.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's second command and CI run it: install what is
 # needed, build, run every unit and integration test, then the same suite again built with
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer, then every fuzz target for a bounded time
+# (HALLPASS_FUZZ_SECONDS each, default 20) and every crasher kept as a regression.
 #   tests/run.sh             everything
-#   tests/run.sh --quick     the normal build only (no sanitizer pass)
+#   tests/run.sh --quick     the normal build only (no sanitizer pass, no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,7 @@ if [ "${1:-}" != "--quick" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     build_and_test build-sanitize -DCMAKE_BUILD_TYPE=Debug -DHALLPASS_SANITIZE=ON \
     -DHALLPASS_BUILD_BENCH=OFF
+
+  echo "== tests: fuzz targets"
+  bash tests/fuzz/run.sh "${HALLPASS_FUZZ_SECONDS:-20}"
 fi

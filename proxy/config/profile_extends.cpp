@@ -67,9 +67,11 @@ const filters::ProfileSpec& resolved(const std::string& name, const Profiles& wr
   if (own->set.on_oversize) {
     out.on_oversize = own->on_oversize;
   }
-  for (const auto& [category, change] : own->content) {
+  // Named pairs, not structured bindings: clang-14 (the fuzz build) cannot capture those.
+  for (const auto& own_content : own->content) {
+    const auto& [category, change] = own_content;
     auto it = std::find_if(out.content.begin(), out.content.end(),
-                           [&](const auto& c) { return c.first == category; });
+                           [&](const auto& c) { return c.first == own_content.first; });
     if (it == out.content.end()) {
       out.content.emplace_back(category, change);
       continue;
@@ -78,9 +80,10 @@ const filters::ProfileSpec& resolved(const std::string& name, const Profiles& wr
     it->second.block = change.block ? change.block : it->second.block;
     it->second.alert = change.alert ? change.alert : it->second.alert;
   }
-  for (const auto& [category, action] : own->categories) {
+  for (const auto& own_category : own->categories) {
+    const auto& [category, action] = own_category;
     auto it = std::find_if(out.categories.begin(), out.categories.end(),
-                           [&](const auto& c) { return c.first == category; });
+                           [&](const auto& c) { return c.first == own_category.first; });
     if (it == out.categories.end()) {
       out.categories.emplace_back(category, action);
     } else {

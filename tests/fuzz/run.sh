@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh 60                  every target for 60 s
 #   tests/fuzz/run.sh 60 host url_target  only these targets
 #   tests/fuzz/run.sh 0                   build and replay the regressions only
-# Environment: HALLPASS_FUZZ_CXX (the compiler; default clang++-16, else clang++-14),
+# Environment: HALLPASS_FUZZ_CXX (the compiler; default clang++-14, Debian 12's own),
 # HALLPASS_FUZZ_JOBS (build jobs; default nproc). Artifacts, logs and the grown corpora go
 # to a scratch folder whose path is printed; it is kept when something failed.
 set -euo pipefail
@@ -27,10 +27,8 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=("${all_targets[@]}")
 fi
 
-# clang-14 (Debian 12's default) cannot compile proxy/config/profile_extends.cpp, whose
-# lambdas capture structured bindings (C++20 P1381, clang 16): clang-16 is preferred.
 if [ -z "${HALLPASS_FUZZ_CXX:-}" ]; then
-  for candidate in clang++-16 clang++-14; do
+  for candidate in clang++-14 clang++-16; do
     if command -v "$candidate" > /dev/null; then
       HALLPASS_FUZZ_CXX=$candidate
       break
@@ -38,7 +36,7 @@ if [ -z "${HALLPASS_FUZZ_CXX:-}" ]; then
   done
 fi
 if [ -z "${HALLPASS_FUZZ_CXX:-}" ]; then
-  echo "fuzz: no clang found; apt-get install clang-16 libclang-rt-16-dev" >&2
+  echo "fuzz: no clang found; run deploy/install-deps.sh (clang-14 libclang-rt-14-dev)" >&2
   exit 2
 fi
 
@@ -55,10 +53,13 @@ cmake --build "$build" -j "${HALLPASS_FUZZ_JOBS:-$(nproc)}" --target hallpass_fu
 work=$(mktemp -d "${TMPDIR:-/tmp}/hallpass-fuzz-run.XXXXXX")
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if command -v llvm-symbolizer > /dev/null; then
-  ASAN_SYMBOLIZER_PATH=$(command -v llvm-symbolizer)
-  export ASAN_SYMBOLIZER_PATH
-fi
+for symbolizer in llvm-symbolizer llvm-symbolizer-14; do
+  if command -v "$symbolizer" > /dev/null; then
+    ASAN_SYMBOLIZER_PATH=$(command -v "$symbolizer")
+    export ASAN_SYMBOLIZER_PATH
+    break
+  fi
+done
 
 failures=()
 summary=()
