@@ -37,21 +37,25 @@ bhttp::response<bhttp::string_body> route(const bhttp::request<bhttp::string_bod
 // closed at once, so a local flood cannot take the descriptors the proxy's clients need.
 constexpr std::size_t kMaxAdminConnections = 64;
 
-// The control thread alone runs the admin endpoint, so a plain count is enough.
+// One open admin connection, counted from its accept (not from when its coroutine first
+// runs, so a burst of accepts cannot pass the cap). The control thread alone runs the admin
+// endpoint, so a plain count is enough.
 class AdminSlot {
  public:
   explicit AdminSlot(std::shared_ptr<std::size_t> open) : open_(std::move(open)) { ++*open_; }
-  ~AdminSlot() { --*open_; }
-  AdminSlot(const AdminSlot&) = delete;
-  AdminSlot& operator=(const AdminSlot&) = delete;
+  AdminSlot(AdminSlot&&) noexcept = default;  // the moved-from slot counts nothing
+  AdminSlot& operator=(AdminSlot&&) = delete;
+  ~AdminSlot() {
+    if (open_) {
+      --*open_;
+    }
+  }
 
  private:
   std::shared_ptr<std::size_t> open_;
 };
 
-awaitable<void> serve_admin(tcp::socket socket, AdminState state,
-                            std::shared_ptr<std::size_t> open) {
-  AdminSlot slot(std::move(open));
+awaitable<void> serve_admin(tcp::socket socket, AdminState state, [[maybe_unused]] AdminSlot slot) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -90,7 +94,8 @@ awaitable<void> admin_accept_loop(tcp::acceptor& acceptor, AdminState state) {
     if (*open >= kMaxAdminConnections) {
       continue;  // the socket closes as it goes out of scope
     }
-    asio::co_spawn(executor, serve_admin(std::move(socket), state, open), asio::detached);
+    asio::co_spawn(executor, serve_admin(std::move(socket), state, AdminSlot(open)),
+                   asio::detached);
   }
 }
 
