@@ -36,6 +36,23 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("HALLPASS_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 HALLPASS_BIN = os.environ.get("HALLPASS_BIN") or os.path.join(SOURCE_DIR, "build", "proxy", "hallpass")
+
+
+def _sanitized_build():
+    """True when the binary under test was built with HALLPASS_SANITIZE (ctest says which
+    build folder it came from): ASan runs it several times slower and keeps freed memory in
+    quarantine, so a test's own timing margins and RSS bounds must know."""
+    build_dir = os.environ.get("HALLPASS_BUILD_DIR")
+    if not build_dir:
+        return False
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as cache:
+            return any(line.strip() == "HALLPASS_SANITIZE:BOOL=ON" for line in cache)
+    except OSError:
+        return False
+
+
+SANITIZED = _sanitized_build()
 CURL = "/usr/bin/curl" if os.path.exists("/usr/bin/curl") else (shutil.which("curl") or "curl")
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 

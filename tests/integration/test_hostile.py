@@ -33,7 +33,8 @@ import time
 import unittest
 
 from harness import (LOCAL, Origin, ProxyTestCase, RawClient, RawRecorder, RawResponse, client_hello,
-                     curl, pattern_bytes, pattern_chunks, proxied_get, raw_exchange, wait_for)
+                     SANITIZED, curl, pattern_bytes, pattern_chunks, proxied_get, raw_exchange,
+                     wait_for)
 
 MiB = 1024 * 1024
 HEAD, IDLE, TUNNEL_IDLE = 2, 3, 4
@@ -54,14 +55,17 @@ LIMITS = {"max_head_bytes": 65536, "max_header_count": 100, "max_line_bytes": 16
 # costs its request a 1 s retransmit.
 IDLE_CONNECTIONS = 10000
 OPEN_WINDOW = 64
-KEEPALIVE_IDLE = 15
+# Under ASan the opening took 14.9 s (the CI run of e0f8da5).
+KEEPALIVE_IDLE = 45 if SANITIZED else 15
 # Here one descriptor per idle connection plus the recorder's upstream side of the proxy's
 # pooled connections (upstream.max_idle_per_host, 256 a worker); in the proxy one per idle
 # connection plus its upstream ones.
 FDS_NEEDED = IDLE_CONNECTIONS + 2048
 # About 10 KiB of RSS an idle keep-alive connection is measured (its socket state, coroutine
 # frame and read buffer as far as it was touched). An idle connection that also kept a
-# touched 16 KiB read room (proxy/act/relay.hpp kReadRoom) would pass 24 KiB.
+# touched 16 KiB read room (proxy/act/relay.hpp kReadRoom) would pass 24 KiB. Under ASan
+# every allocation carries redzones and freed memory waits in quarantine, so the bound is
+# asserted in the release run only.
 IDLE_RSS_KIB = 24
 
 
@@ -672,7 +676,8 @@ class IdleKeepAliveTest(HostileTestCase):
         mem.report()
         per_connection = (mem.during - mem.before) / IDLE_CONNECTIONS
         note("rss", "%s: %.1f KiB per idle connection" % (attack, per_connection))
-        self.assertLess(per_connection, IDLE_RSS_KIB, "RSS per idle keep-alive connection")
+        if not SANITIZED:
+            self.assertLess(per_connection, IDLE_RSS_KIB, "RSS per idle keep-alive connection")
 
 
 class PipelineTest(HostileTestCase):
