@@ -31,8 +31,9 @@ std::string head_for(std::uint8_t kind, std::uint8_t length) {
     case 0:
       return "POST http://example.test/upload HTTP/1.1\r\nHost: example.test\r\n"
              "Transfer-Encoding: chunked\r\n\r\n";
-    case 1:  // faulty framing for RFC 9112 §6.1, yet accepted and read as chunked
-      return "PUT http://example.test/doc HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
+    case 1:  // HTTP/1.0 kept alive by request (with Transfer-Encoding it is refused: §6.1)
+      return "PUT http://example.test/doc HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: " +
+             std::to_string(length) + "\r\n\r\n";
     default:
       return "POST http://example.test/form HTTP/1.1\r\nHost: example.test\r\nContent-Length: " +
              std::to_string(length) + "\r\n\r\n";
