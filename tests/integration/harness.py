@@ -1049,6 +1049,35 @@ def header_values(headers, name):
     return [v for k, v in headers if k.lower() == name.lower()]
 
 
+class ConnectionServer:
+    """A TCP server on 127.0.0.1:0 that hands each accepted connection to ``serve(sock)`` on
+    a thread of its own: the frame of the tests' scripted upstreams. A subclass sets its own
+    attributes before calling ``__init__``, which starts accepting."""
+
+    def __init__(self, backlog=64):
+        self.sock = socket.create_server((LOCAL, 0), backlog=backlog)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def addr(self):
+        return "%s:%d" % (LOCAL, self.port)
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, sock):
+        raise NotImplementedError
+
+    def close(self):
+        self.sock.close()
+
+
 class RawRecorder:
     """TCP server that records each connection and every byte it receives.
 

@@ -36,8 +36,8 @@ import time
 import unittest
 
 import netns
-from harness import (CURL, LOCAL, CurlResult, Metrics, Origin, Proxy, ProxyStartError, ProxyTestCase,
-                     block_page_request_id, curl_request, parse_header_blocks, strip_tags, wait_for,
+from harness import (CURL, LOCAL, ConnectionServer, CurlResult, Metrics, Origin, Proxy, ProxyStartError,
+                     ProxyTestCase, block_page_request_id, curl_request, parse_header_blocks, strip_tags, wait_for,
                      write_list, write_pattern_file)
 
 FAULT = "fault.test"  # the FaultyUpstream
@@ -67,7 +67,7 @@ def reset(sock):
     sock.close()
 
 
-class FaultyUpstream:
+class FaultyUpstream(ConnectionServer):
     """An HTTP upstream on 127.0.0.1:0 that misbehaves on purpose; the first path segment
     says how:
 
@@ -85,26 +85,12 @@ class FaultyUpstream:
     """
 
     def __init__(self):
-        self.sock = socket.create_server((LOCAL, 0), backlog=64)
-        self.port = self.sock.getsockname()[1]
         self.release = threading.Event()
         self.lock = threading.Lock()
         self.resets = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    @property
-    def addr(self):
-        return "127.0.0.1:%d" % self.port
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         c.settimeout(30)
         try:
             data = b""
@@ -173,7 +159,7 @@ class FaultyUpstream:
 
     def close(self):
         self.release.set()
-        self.sock.close()
+        super().close()
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,38 +11,22 @@ import socket
 import threading
 import unittest
 
-from harness import LOCAL, ProxyTestCase, RawClient
+from harness import ConnectionServer, ProxyTestCase, RawClient
 
 PIECE_TIMEOUT = 10.0
 
 
-class PacedUpstream:
+class PacedUpstream(ConnectionServer):
     """Answers each request with `framing`'s response in pieces; piece i+1 is sent only once
     `release` has been set for it by the test."""
 
     def __init__(self, pieces):
         self.pieces = pieces
-        self.sock = socket.socket()
-        self.sock.bind((LOCAL, 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.releases = []
         self.errors = []
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__()
 
-    @property
-    def addr(self):
-        return "%s:%d" % (LOCAL, self.port)
-
-    def _loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         c.settimeout(PIECE_TIMEOUT * 3)
         try:
             data = b""
@@ -89,9 +73,6 @@ class PacedUpstream:
             if name == framing:
                 return release
         raise AssertionError("the upstream never got the %s request" % framing)
-
-    def close(self):
-        self.sock.close()
 
 
 class StreamedResponseTest(ProxyTestCase):
