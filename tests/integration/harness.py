@@ -485,7 +485,12 @@ class ProxyTestCase(unittest.TestCase):
 
     @classmethod
     def start_proxy(cls, config):
-        proxy = Proxy(config)
+        return cls.start_owned(Proxy(config))
+
+    @classmethod
+    def start_owned(cls, proxy):
+        """Starts `proxy` (a Proxy or one of its kind, e.g. netns.NetnsProxy) and cleans it
+        up with the class, or at once when it fails to start."""
         try:
             proxy.start()
         except BaseException:

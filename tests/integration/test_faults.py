@@ -407,15 +407,9 @@ class DnsFailureTest(ProxyTestCase):
         cls.topology.wait_listening(GATEWAY, 53, proto="u")
         netns.start_servers(cls.topology, GATEWAY, os.path.join(cls.tmp, "origin.jsonl"),
                             ["--http", LOCAL, str(NS_ORIGIN_PORT)])
-        proxy = netns.NetnsProxy(cls.topology, GATEWAY, {
+        proxy = cls.start_owned(netns.NetnsProxy(cls.topology, GATEWAY, {
             "upstream": {"dns": True, "resolve": {PLAIN: "%s:%d" % (LOCAL, NS_ORIGIN_PORT)}},
-        })
-        try:
-            proxy.start()
-        except BaseException:
-            proxy.cleanup()
-            raise
-        cls.addClassCleanup(proxy.cleanup)
+        }))
         cls.proxy = proxy
         _, line = proxy.wait_for_line(r"proxy listening on 127\.0\.0\.1:(\d+)")
         cls.port = int(re.search(r":(\d+)$", line).group(1))
