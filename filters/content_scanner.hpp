@@ -1,6 +1,8 @@
-// Scans request bodies and query strings against the content pattern sets: two Hyperscan
-// stream-mode databases compiled once per policy (patterns on the raw text, patterns on the
-// normalized text), scratch per thread, a body fed piece by piece and never kept.
+// Scans request bodies and query strings against the content pattern sets: patterns on the
+// raw text and patterns on the normalized text, each compiled once per policy into a
+// Hyperscan block-mode database and a stream-mode one, scratch per thread. A text is kept
+// until it outgrows kWholeTextBytes and then scanned whole in block mode, which needs no
+// stream state and runs faster; a longer text is streamed piece by piece and never kept.
 #pragma once
 
 #include <cstdint>
@@ -37,11 +39,18 @@ class ContentScanner {
   const std::vector<Pattern>& patterns() const { return patterns_; }
   const std::vector<std::string>& categories() const { return categories_; }
 
+  // Text up to this size is kept and scanned whole at finish(). Most request bodies, chat
+  // messages and query strings are a few KiB: one block-mode scan each, no stream opened.
+  // It bounds what a scan holds beyond the proxy's own body buffer.
+  static constexpr std::size_t kWholeTextBytes = 16 * 1024;
+
   // One body (or query string): feed decoded text, then finish; matched() lists each
-  // pattern at most once, in the order first seen.
+  // pattern at most once, in the order first seen. The matches are the same whichever way
+  // the text is cut and whether it is scanned whole or streamed (`whole_text_bytes` 0
+  // streams from the first byte, for tests).
   class Scan {
    public:
-    explicit Scan(const ContentScanner& scanner);
+    explicit Scan(const ContentScanner& scanner, std::size_t whole_text_bytes = kWholeTextBytes);
     void feed(std::string_view text);
     void finish();
     const std::vector<std::uint16_t>& matched() const { return matched_; }
@@ -61,16 +70,21 @@ class ContentScanner {
     static constexpr std::size_t kKeptMatches = 8;
 
    private:
-    void feed_normalized();
+    void start_streams();
+    void feed_streams(std::string_view text);
+    void feed_normalized(std::string_view normalized);
+    void scan_whole();
     static void keep_tail(std::string& tail, std::string_view text);
     void record(unsigned pattern, std::uint64_t end, std::string_view piece,
                 std::uint64_t piece_start);
     const ContentScanner& scanner_;
+    std::size_t whole_text_bytes_;
+    std::string whole_;  // the text so far, while it may still be scanned whole
+    bool streaming_ = false;
+    bool finished_ = false;
     PatternSet::Stream raw_;
     PatternSet::Stream normalized_;
     TextNormalizer normalizer_;
-    std::string normalized_text_;  // reused between pieces
-    std::vector<bool> seen_;
     std::vector<std::uint16_t> matched_;
     std::vector<Match> matches_;
     std::uint64_t raw_offset_ = 0;  // stream offset of the piece being scanned
@@ -84,9 +98,11 @@ class ContentScanner {
  private:
   std::vector<Pattern> patterns_;
   std::vector<std::string> categories_;
-  PatternSet raw_set_;
+  PatternSet raw_set_;  // stream mode
+  PatternSet raw_block_;
   std::vector<std::uint16_t> raw_ids_;  // raw set id → pattern index
   PatternSet normalized_set_;
+  PatternSet normalized_block_;
   std::vector<std::uint16_t> normalized_ids_;
 };
 

@@ -252,7 +252,9 @@ TEST_F(ContentPolicy, ErrorsNameTheFileAndLine) {
 }
 
 // Every shipped pattern's examples, scanned as a body would be: each `match` example
-// matches its own pattern, no `no_match` example does.
+// matches its own pattern, no `no_match` example does. Each is scanned four ways, which
+// must agree: whole (block mode), streamed in one piece, streamed a byte at a time, and
+// kept whole for its first half then streamed (the switch a long body makes).
 TEST(ShippedPatterns, EveryExample) {
   auto config = config::load_config(std::string(config::kEmbeddedDefault));
   auto policy = config::build_policy(config);
@@ -264,11 +266,28 @@ TEST(ShippedPatterns, EveryExample) {
                               [&](const auto& p) { return p.id == spec.id; }) -
                  scanner.patterns().begin();
     auto matches = [&](const std::string& text) {
-      filters::ContentScanner::Scan scan(scanner);
-      scan.feed(text);
-      scan.finish();
-      const auto& matched = scan.matched();
-      return std::find(matched.begin(), matched.end(), index) != matched.end();
+      auto found = [&](const filters::ContentScanner::Scan& scan) {
+        const auto& matched = scan.matched();
+        return std::find(matched.begin(), matched.end(), index) != matched.end();
+      };
+      filters::ContentScanner::Scan whole(scanner);
+      filters::ContentScanner::Scan streamed(scanner, 0);
+      filters::ContentScanner::Scan bytewise(scanner, 0);
+      filters::ContentScanner::Scan switched(scanner, text.size() / 2);
+      whole.feed(text);
+      streamed.feed(text);
+      for (char c : text) {
+        bytewise.feed(std::string_view(&c, 1));
+      }
+      switched.feed(std::string_view(text).substr(0, text.size() / 2));
+      switched.feed(std::string_view(text).substr(text.size() / 2));
+      for (auto* scan : {&whole, &streamed, &bytewise, &switched}) {
+        scan->finish();
+      }
+      EXPECT_EQ(found(whole), found(streamed)) << spec.id << " streamed: " << text;
+      EXPECT_EQ(found(whole), found(bytewise)) << spec.id << " a byte at a time: " << text;
+      EXPECT_EQ(found(whole), found(switched)) << spec.id << " whole, then streamed: " << text;
+      return found(whole);
     };
     EXPECT_GE(spec.examples.match.size(), 2u) << spec.id;
     EXPECT_GE(spec.examples.no_match.size(), 2u) << spec.id;
