@@ -2,9 +2,13 @@
 // speed"): 64 MiB of post bodies (JSON chat messages, forms, plain text; about 3 % carrying a
 // risky snippet) decoded, normalized and scanned with the shipped pattern sets, one core.
 // Reports bytes per second of body through the whole path, and through its parts (decoder,
-// normalizer, each Hyperscan database alone), and std::regex with the same patterns over a
-// sample as a point of comparison.
+// normalizer, each Hyperscan database alone), and RE2::Set and std::regex with the same
+// patterns as points of comparison.
 #include <benchmark/benchmark.h>
+#ifdef HALLPASS_BENCH_RE2
+#include <re2/re2.h>
+#include <re2/set.h>
+#endif
 
 #include <cctype>
 #include <random>
@@ -99,16 +103,20 @@ std::size_t total_bytes() {
   return n;
 }
 
-// Decode, normalize and scan each body in 16 KiB pieces, as the proxy reads them.
+// Decode, normalize and scan each body in 16 KiB pieces, as the proxy reads them: each body
+// kept and scanned whole, in block mode, as the scanner does with texts up to
+// kWholeTextBytes (arg 1), or streamed from its first byte, as it does with longer ones
+// (arg 0).
 void BM_ScanBodies(benchmark::State& state) {
   auto p = policy();
+  auto whole_text_bytes = state.range(0) == 1 ? filters::ContentScanner::kWholeTextBytes : 0;
   std::size_t flagged = 0;
   std::string text;
   for (auto _ : state) {
     flagged = 0;
     for (const auto& body : bodies()) {
       filters::BodyDecoder decoder(body.kind);
-      filters::ContentScanner::Scan scan(p->content_scanner());
+      filters::ContentScanner::Scan scan(p->content_scanner(), whole_text_bytes);
       for (std::size_t at = 0; at < body.bytes.size(); at += 16384) {
         text.clear();
         decoder.feed(std::string_view(body.bytes).substr(at, 16384), text);
@@ -124,8 +132,9 @@ void BM_ScanBodies(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * total_bytes()));
   state.counters["bodies"] = static_cast<double>(bodies().size());
   state.counters["flagged"] = static_cast<double>(flagged);
+  state.SetLabel(whole_text_bytes > 0 ? "whole texts, block mode" : "streamed");
 }
-BENCHMARK(BM_ScanBodies)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_ScanBodies)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // The normalizer alone, over the same bytes.
 void BM_NormalizeOnly(benchmark::State& state) {
@@ -212,16 +221,23 @@ std::vector<filters::PatternSource> sources(bool normalize) {
   return out;
 }
 
-// One Hyperscan database alone, streamed over every body as the scanner feeds it: the raw
-// set over the decoded text (arg 0), the normalized set over the normalized text (arg 1).
+// One Hyperscan database alone over every body: the raw set over the decoded text (first
+// arg 0), the normalized set over the normalized text (1); streamed in 16 KiB pieces as the
+// scanner feeds a long body (second arg 0), or each body scanned whole in block mode (1).
 void BM_HyperscanSet(benchmark::State& state) {
   bool normalize = state.range(0) == 1;
-  filters::PatternSet set(sources(normalize), filters::PatternSet::Mode::stream);
+  bool block = state.range(1) == 1;
+  filters::PatternSet set(sources(normalize), block ? filters::PatternSet::Mode::block
+                                                    : filters::PatternSet::Mode::stream);
   const auto& texts = normalize ? normalized() : decoded();
   std::size_t matches = 0;
   for (auto _ : state) {
     matches = 0;
     for (const auto& text : texts) {
+      if (block) {
+        set.scan(text, [&](unsigned) { ++matches; });
+        continue;
+      }
       auto stream = set.open_stream();
       for (std::size_t at = 0; at < text.size(); at += 16384) {
         stream.feed(std::string_view(text).substr(at, 16384), [&](unsigned) { ++matches; });
@@ -229,11 +245,61 @@ void BM_HyperscanSet(benchmark::State& state) {
       stream.close([&](unsigned) { ++matches; });
     }
   }
-  state.SetLabel(normalize ? "normalized set" : "raw set");
+  state.SetLabel(std::string(normalize ? "normalized set" : "raw set") +
+                 (block ? ", block mode" : ", stream mode"));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * total_bytes()));
   state.counters["matches"] = static_cast<double>(matches);
 }
-BENCHMARK(BM_HyperscanSet)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_HyperscanSet)
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3);
+
+#ifdef HALLPASS_BENCH_RE2
+// RE2::Set with the same patterns over the same texts, each scanned whole (RE2 has no
+// streaming), next to BM_HyperscanSet's block mode: arg 0 the raw set, arg 1 the normalized
+// set. Latin-1, so RE2 reads bytes as Hyperscan does; a caseless pattern gets "(?i)". The DFA
+// budget is raised so RE2 does not give up on the set ("DFA out of memory" counts an error).
+void BM_RE2Set(benchmark::State& state) {
+  bool normalize = state.range(0) == 1;
+  RE2::Options options;
+  options.set_encoding(RE2::Options::EncodingLatin1);
+  options.set_max_mem(std::int64_t{1} << 30);
+  options.set_log_errors(false);
+  RE2::Set set(options, RE2::UNANCHORED);
+  for (const auto& source : sources(normalize)) {
+    std::string error;
+    if (set.Add((source.caseless ? "(?i)" : "") + source.expression, &error) < 0) {
+      state.SkipWithError(("RE2 rejects " + source.where + ": " + error).c_str());
+      return;
+    }
+  }
+  if (!set.Compile()) {
+    state.SkipWithError("RE2::Set::Compile failed");
+    return;
+  }
+  const auto& texts = normalize ? normalized() : decoded();
+  std::size_t matches = 0;
+  std::size_t errors = 0;
+  std::vector<int> found;
+  for (auto _ : state) {
+    matches = 0;
+    errors = 0;
+    for (const auto& text : texts) {
+      RE2::Set::ErrorInfo error;
+      if (!set.Match(text, &found, &error) && error.kind != RE2::Set::kNoError) {
+        ++errors;
+      }
+      matches += found.size();
+    }
+  }
+  state.SetLabel(normalize ? "normalized set" : "raw set");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * total_bytes()));
+  state.counters["matches"] = static_cast<double>(matches);
+  state.counters["errors"] = static_cast<double>(errors);
+}
+BENCHMARK(BM_RE2Set)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3);
+#endif
 
 // std::regex (ECMAScript) has no inline flag groups: "(?i:st|ave)" becomes "(?:[sS][tT]|...)".
 std::string ecmascript(const std::string& regex) {
