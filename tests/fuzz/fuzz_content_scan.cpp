@@ -1,8 +1,10 @@
 // The content scan is the chain a request body really goes through: Content-Encoding
 // inflated, Content-Type decoded, text normalized, then the shipped pattern sets in
-// Hyperscan stream mode, judged by the embedded default policy. Its verdict (block, alert,
-// the category and score in the audit line) must not depend on how TCP cut the body, or a
-// student could slip a flagged phrase through by sending it in two segments.
+// Hyperscan (block mode for a text up to 16 KiB, stream mode past it), judged by the
+// embedded default policy. Its verdict (block, alert, the category and score in the audit
+// line) must not depend on how TCP cut the body, or a student could slip a flagged phrase
+// through by sending it in two segments. Nor may the patterns a text matches depend on
+// which of the two modes scanned it.
 //
 // Input: byte 0 picks the Content-Type (low 3 bits) and the Content-Encoding (next 2 bits;
 // compressed here, so the fuzzer writes text); byte 1 where the body is cut in two; the rest
@@ -64,6 +66,19 @@ filters::ContentVerdict scan(std::string_view type, std::string_view coding, std
   return inspection.finish();
 }
 
+// The patterns `text` matches, cut in two at `cut`, sorted; `whole_text_bytes` as the scan
+// takes it (0: streamed from the first byte).
+std::vector<std::uint16_t> matched(std::string_view text, std::size_t cut,
+                                   std::size_t whole_text_bytes) {
+  filters::ContentScanner::Scan scan(fixture().policy->content_scanner(), whole_text_bytes);
+  scan.feed(text.substr(0, cut));
+  scan.feed(text.substr(cut));
+  scan.finish();
+  auto found = scan.matched();
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 // The weight of the pattern a verdict names (0 for none).
 int weight_of(std::string_view id) {
   for (const auto& pattern : fixture().policy->content_scanner().patterns()) {
@@ -116,5 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view all(body);
   auto cut = all.size() * data[1] / 256;
   FUZZ_CHECK(key(scan(type, coding, all.substr(0, cut), all.substr(cut))) == key(whole));
+  auto text_cut = text.size() * data[1] / 256;
+  FUZZ_CHECK(matched(text, text_cut, text.size()) == matched(text, text_cut, 0));
   return 0;
 }
