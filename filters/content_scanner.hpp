@@ -1,8 +1,8 @@
 // Scans request bodies and query strings against the content pattern sets: patterns on the
 // raw text and patterns on the normalized text, each compiled once per policy into a
-// Hyperscan block-mode database and a stream-mode one, scratch per thread. A text is kept
-// until it outgrows kWholeTextBytes and then scanned whole in block mode, which needs no
-// stream state and runs faster; a longer text is streamed piece by piece and never kept.
+// Hyperscan block-mode database and a stream-mode one, scratch per thread. A text up to
+// kWholeTextBytes is kept and scanned whole in block mode at finish(), which runs faster; a
+// longer one is streamed piece by piece and never kept whole.
 #pragma once
 
 #include <cstdint>
