@@ -156,30 +156,32 @@ void ContentScanner::Scan::feed(std::string_view text) {
 // The text outgrew whole_text_bytes_: stream from here on, starting with what was kept.
 void ContentScanner::Scan::start_streams() {
   streaming_ = true;
-  raw_ = scanner_.raw_set_.open_stream();
-  normalized_ = scanner_.normalized_set_.open_stream();
+  raw_ = {scanner_.raw_set_.open_stream(), &scanner_.raw_ids_, 0, {}};
+  normalized_ = {scanner_.normalized_set_.open_stream(), &scanner_.normalized_ids_, 0, {}};
   std::string kept;
   kept.swap(whole_);
   feed_streams(kept);
 }
 
 void ContentScanner::Scan::feed_streams(std::string_view text) {
-  raw_.feed(text, [&](unsigned id, unsigned long long end) {
-    record(scanner_.raw_ids_[id], end, text, raw_offset_);
-  });
-  raw_offset_ += text.size();
-  keep_tail(raw_tail_, text);
+  feed_stream(raw_, text);
   auto& normalized = normalized_buffer();
   normalizer_.feed(text, normalized);
-  feed_normalized(normalized);
+  feed_stream(normalized_, normalized);
 }
 
-void ContentScanner::Scan::feed_normalized(std::string_view normalized) {
-  normalized_.feed(normalized, [&](unsigned id, unsigned long long end) {
-    record(scanner_.normalized_ids_[id], end, normalized, normalized_offset_);
+void ContentScanner::Scan::feed_stream(StreamedText& streamed, std::string_view piece) {
+  streamed.stream.feed(piece, [&](unsigned id, unsigned long long end) {
+    record((*streamed.ids)[id], end, piece, streamed.offset);
   });
-  normalized_offset_ += normalized.size();
-  keep_tail(normalized_tail_, normalized);
+  streamed.offset += piece.size();
+  keep_tail(streamed.tail, piece);
+}
+
+void ContentScanner::Scan::close_stream(StreamedText& streamed) {
+  streamed.stream.close([&](unsigned id, unsigned long long end) {
+    record((*streamed.ids)[id], end, streamed.tail, streamed.offset - streamed.tail.size());
+  });
 }
 
 // The stream's last bytes, for the snippet of a match only the end of the text confirms
@@ -221,14 +223,9 @@ void ContentScanner::Scan::finish() {
   }
   auto& normalized = normalized_buffer();
   normalizer_.finish(normalized);
-  feed_normalized(normalized);
-  raw_.close([&](unsigned id, unsigned long long end) {
-    record(scanner_.raw_ids_[id], end, raw_tail_, raw_offset_ - raw_tail_.size());
-  });
-  normalized_.close([&](unsigned id, unsigned long long end) {
-    record(scanner_.normalized_ids_[id], end, normalized_tail_,
-           normalized_offset_ - normalized_tail_.size());
-  });
+  feed_stream(normalized_, normalized);
+  close_stream(raw_);
+  close_stream(normalized_);
 }
 
 const ContentScanner::Scan::Match* ContentScanner::Scan::first_match(std::uint16_t pattern) const {

@@ -70,9 +70,17 @@ class ContentScanner {
     static constexpr std::size_t kKeptMatches = 8;
 
    private:
+    // One of the two texts (raw, normalized) while it is streamed.
+    struct StreamedText {
+      PatternSet::Stream stream;
+      const std::vector<std::uint16_t>* ids = nullptr;  // database id → pattern index
+      std::uint64_t offset = 0;                         // stream offset of the piece being scanned
+      std::string tail;  // the last bytes, for matches found at the stream's close
+    };
     void start_streams();
     void feed_streams(std::string_view text);
-    void feed_normalized(std::string_view normalized);
+    void feed_stream(StreamedText& streamed, std::string_view piece);
+    void close_stream(StreamedText& streamed);
     void scan_whole();
     static void keep_tail(std::string& tail, std::string_view text);
     void record(unsigned pattern, std::uint64_t end, std::string_view piece,
@@ -82,15 +90,11 @@ class ContentScanner {
     std::string whole_;  // the text so far, while it may still be scanned whole
     bool streaming_ = false;
     bool finished_ = false;
-    PatternSet::Stream raw_;
-    PatternSet::Stream normalized_;
+    StreamedText raw_;
+    StreamedText normalized_;
     TextNormalizer normalizer_;
     std::vector<std::uint16_t> matched_;
     std::vector<Match> matches_;
-    std::uint64_t raw_offset_ = 0;  // stream offset of the piece being scanned
-    std::uint64_t normalized_offset_ = 0;
-    std::string raw_tail_;  // the last bytes of each stream, for matches found at its close
-    std::string normalized_tail_;
   };
 
   static constexpr int kMaxScore = 1000;
