@@ -31,7 +31,9 @@ packages=(
 if [ "${1:-}" = "--bench" ]; then
   # squid-openssl replaces squid (same binary name) and also serves the ssl-bump peer.
   packages+=(nginx wrk hyperfine squid-openssl tinyproxy e2guardian python3-cryptography
-             socat iproute2 gcc libssl-dev libre2-dev)
+             socat iproute2 gcc libssl-dev libre2-dev
+             # real English for hallpass_content_bench (bench/content_bodies.hpp)
+             fortunes)
 fi
 
 missing=()
