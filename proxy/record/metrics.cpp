@@ -69,12 +69,13 @@ Metrics::Metrics()
                             .Register(*registry_)),
       content_flags_(prometheus::BuildCounter()
                          .Name("hallpass_content_flags_total")
-                         .Help("Content pattern matches in requests, by category and severity")
+                         .Help("Content pattern matches in requests, by building, category and "
+                               "severity")
                          .Register(*registry_)),
       content_alerts_(prometheus::BuildCounter()
                           .Name("hallpass_content_alerts_total")
                           .Help("Requests whose content reached an alert threshold (page a "
-                                "person), by category")
+                                "person), by building and category")
                           .Register(*registry_)),
       leaf_cache_(prometheus::BuildGauge()
                       .Name("hallpass_tls_leaf_cache")
@@ -205,15 +206,17 @@ void Metrics::count_request(const Outcome& outcome) {
     cached(anonymizer_cache_, anonymizers_, {"method"}, {method}).Increment();
   }
   for (const auto& flag : outcome.flags) {
-    cached(content_cache_, content_flags_, {"category", "severity"},
-           {flag.category, filters::to_string(flag.severity)})
+    cached(content_cache_, content_flags_, {"building", "category", "severity"},
+           {d.building, flag.category, filters::to_string(flag.severity)})
         .Increment();
   }
   if (d.action == filters::Action::block && !outcome.host.empty()) {
     top_blocked_.add(d.building, outcome.host);
   }
   if (d.alert) {
-    cached(alert_cache_, content_alerts_, {"category"}, {outcome.content_category}).Increment();
+    cached(alert_cache_, content_alerts_, {"building", "category"},
+           {d.building, outcome.content_category})
+        .Increment();
   }
   if (outcome.body != Outcome::Body::none) {
     (outcome.body == Outcome::Body::scanned ? body_bytes_scanned_ : body_bytes_not_scanned_)
@@ -226,9 +229,12 @@ void Metrics::connection_refused(std::string_view reason) {
   cached(refused_cache_, refused_, {"reason"}, {reason}).Increment();
 }
 
-void Metrics::content_categories(std::span<const std::string> categories) {
-  for (const auto& category : categories) {
-    cached(alert_cache_, content_alerts_, {"category"}, {category});
+void Metrics::content_alert_series(std::span<const std::string> buildings,
+                                   std::span<const std::string> categories) {
+  for (const auto& building : buildings) {
+    for (const auto& category : categories) {
+      cached(alert_cache_, content_alerts_, {"building", "category"}, {building, category});
+    }
   }
 }
 

@@ -50,8 +50,10 @@ class Metrics {
   };
   void policy_loaded(double unix_seconds, std::size_t list_domains,
                      std::span<const ListSize> by_category);
-  // Alert counters exist at 0 from the start, so the first alert is an increase to rules.
-  void content_categories(std::span<const std::string> categories);
+  // Alert counters exist at 0 from the start, one per building and content category, so the
+  // first alert is an increase to rules.
+  void content_alert_series(std::span<const std::string> buildings,
+                            std::span<const std::string> categories);
 
  private:
   struct Hash {

@@ -50,7 +50,11 @@ void report_policy(record::Metrics& metrics, const filters::Policy& policy) {
     sizes.push_back({names[id], domains[id]});
   }
   metrics.policy_loaded(unix_now(), policy.counts().list_domains, sizes);
-  metrics.content_categories(policy.content_scanner().categories());
+  std::vector<std::string> buildings;
+  for (std::size_t i = 0; i < policy.counts().buildings; ++i) {
+    buildings.emplace_back(policy.building_name(static_cast<std::uint16_t>(i)));
+  }
+  metrics.content_alert_series(buildings, policy.content_scanner().categories());
 }
 
 }  // namespace

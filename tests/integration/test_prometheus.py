@@ -444,7 +444,8 @@ class PrometheusQueriesTest(unittest.TestCase):
         cls.wait_scraped()
         # The first self-harm post after the start already pages.
         rule = cls.rule("HallpassSelfHarmContent")
-        cls.first_self_harm = cls.poll(rule["query"], positive(category="self-harm"), 15)
+        cls.first_self_harm = cls.poll(rule["query"], positive(category="self-harm",
+                                                               building="high-school"), 15)
 
         cls.send_traffic(2)
         cls.audit_drops = cls.fail_audit_writes()
@@ -814,7 +815,9 @@ class PrometheusQueriesTest(unittest.TestCase):
             self.assertEqual(r["health"], "ok", r)
         live = self.live
         expected = {
-            "HallpassSelfHarmContent": [positive(category="self-harm", instance=live)],
+            "HallpassSelfHarmContent": [positive(category="self-harm", building="high-school",
+                                                 instance=live),
+                                        absent(category="self-harm", building="elementary")],
             "HallpassDown": [value(lambda v: v == 0, "0", instance=self.dead), absent(instance=live)],
             "HallpassReloadFailing": [positive(instance=live)],
             "HallpassUpstreamErrors": [value(lambda v: v > 0.05, "> 0.05", instance=live)],
@@ -848,7 +851,9 @@ class PrometheusQueriesTest(unittest.TestCase):
         firing = [a for a in self.prometheus.api("alerts")["alerts"]
                   if a["labels"]["alertname"] == "HallpassSelfHarmContent"][0]
         self.assertEqual(firing["labels"]["severity"], "critical")
+        self.assertEqual(firing["labels"]["building"], "high-school")
         self.assertIn(self.live, firing["annotations"]["summary"])
+        self.assertIn("high-school", firing["annotations"]["summary"])
 
 
 if __name__ == "__main__":
