@@ -9,6 +9,7 @@
 #include "proxy/record/json.hpp"
 #include "proxy/session/auth.hpp"
 #include "proxy/session/connection.hpp"
+#include "proxy/session/tear_down.hpp"
 
 namespace hallpass::session {
 
@@ -199,6 +200,9 @@ awaitable<void> serve_connection(tcp::socket socket, SessionContext& context,
       co_return;
     }
     if (!co_await handle_http(connection, parser, exchange)) {
+      if (!parser.is_done()) {
+        co_await tear_down(connection.stream);
+      }
       co_return;
     }
   }

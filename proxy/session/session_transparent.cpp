@@ -11,6 +11,7 @@
 #include "proxy/act/upstream_link.hpp"
 #include "proxy/session/intercept.hpp"
 #include "proxy/session/serve_request.hpp"
+#include "proxy/session/tear_down.hpp"
 #include "proxy/session/tunnel.hpp"
 
 namespace hallpass::session {
@@ -206,6 +207,9 @@ awaitable<void> serve_http(Connection& connection, const tcp::endpoint& destinat
     }
     act::PooledLink link(context.pool, context.config, target, destination);
     if (!co_await serve_request(connection, connection.stream, parser, exchange, target, link)) {
+      if (!parser.is_done()) {
+        co_await tear_down(connection.stream);
+      }
       co_return;
     }
   }
