@@ -1,5 +1,6 @@
 #include "proxy/session/tear_down.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -13,7 +14,15 @@ constexpr std::chrono::seconds kLongest{5};
 }  // namespace
 
 awaitable<void> tear_down(beast::tcp_stream& stream) {
+  // A connection set to close with a reset (SO_LINGER 0: a response the server cut after
+  // its head went out) must not be closed cleanly: the FIN would pass the cut body off as
+  // whole.
+  asio::socket_base::linger linger;
   error_code ec;
+  stream.socket().get_option(linger, ec);
+  if (ec || (linger.enabled() && linger.timeout() == 0)) {
+    co_return;
+  }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
     co_return;
