@@ -34,16 +34,18 @@ using bench::Vocabulary;
 
 constexpr std::size_t kCorpusBytes = 64u << 20;
 
-// Each vocabulary's bodies, made once; nothing when the fortunes are not installed.
+// Each vocabulary's bodies, made on first use; nothing when the fortunes are not installed.
 const std::vector<Body>* bodies(Vocabulary vocabulary) {
-  static const auto school = bench::make_bodies(kCorpusBytes, Vocabulary::school_words);
-  static const auto fortunes = bench::make_bodies(kCorpusBytes, Vocabulary::fortunes);
-  const auto& made = vocabulary == Vocabulary::school_words ? school : fortunes;
-  return made ? &*made : nullptr;
+  if (vocabulary == Vocabulary::school_words) {
+    static const auto school = bench::make_bodies(kCorpusBytes, vocabulary);
+    return &*school;
+  }
+  static const auto fortunes = bench::make_bodies(kCorpusBytes, vocabulary);
+  return fortunes ? &*fortunes : nullptr;
 }
 
-// The vocabulary a benchmark's last argument names, or nothing (and the benchmark skipped
-// with the reason) when its bodies cannot be made.
+// The bodies of the vocabulary the benchmark's argument number `arg` names, or nothing (and
+// the benchmark skipped with the reason) when they cannot be made.
 const std::vector<Body>* bodies_for(benchmark::State& state, std::size_t arg) {
   auto vocabulary =
       state.range(static_cast<int>(arg)) == 0 ? Vocabulary::school_words : Vocabulary::fortunes;

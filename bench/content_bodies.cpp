@@ -73,8 +73,8 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
-// As a browser encodes a form field: letters and digits as they are, '+' for a space, %XX
-// for the rest (the school-word corpus has no punctuation to encode but ". ").
+// As a browser encodes a form field: letters, digits and ".-_*" as they are, '+' for a
+// space, %XX for the rest.
 std::string form_value(const std::string& text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
